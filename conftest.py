@@ -1,0 +1,60 @@
+"""Fixtures for every app: API clients by role. App fixtures live in each app's tests/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Tests use their own broker folder, so messages left by `make run` never reach them.
+os.environ.setdefault("OPSCONSOLE_BROKER_DIR", str(Path(__file__).resolve().parent / "var" / "test-broker"))
+
+import pytest  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(settings, tmp_path):
+    """Each test gets an empty cache of its own, so maintenance mode never leaks between tests."""
+    from django.core.cache import caches
+
+    if settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                "LOCATION": str(tmp_path / "cache"),
+            }
+        }
+    else:
+        caches["default"].clear()
+    yield
+    caches["default"].clear()
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    """A superuser: staff with every model permission."""
+    return django_user_model.objects.create_superuser("ops", "ops@example.com", "pw-ops-123")
+
+
+@pytest.fixture
+def api(staff_user) -> APIClient:
+    """An API client authenticated as staff with a DRF token."""
+    client = APIClient()
+    token = Token.objects.create(user=staff_user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.user = staff_user
+    return client
+
+
+@pytest.fixture
+def nonstaff_api(django_user_model) -> APIClient:
+    user = django_user_model.objects.create_user("visitor", "visitor@example.com", "pw-visitor-123")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def anon_api() -> APIClient:
+    return APIClient()

@@ -1,0 +1,67 @@
+from django.conf import settings
+from django.db import models
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    JSONL = "jsonl", "JSON Lines"
+    JSON = "json", "JSON"
+    XLSX = "xlsx", "Excel (xlsx)"
+    PARQUET = "parquet", "Parquet"
+
+
+SNAPSHOT = "snapshot"
+
+
+class ExportJob(models.Model):
+    """A dataset (or a snapshot of several) + filters + format in, a file with checksum out."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When a worker started writing.")
+    completed_at = models.DateTimeField(null=True, blank=True, help_text="When the job finished, in any end state.")
+    job_type = models.CharField(max_length=128, help_text="A dataset name, or 'snapshot' with a list of datasets.")
+    format = models.CharField(max_length=16, choices=ExportFormat.choices, default=ExportFormat.CSV)
+    datasets = models.JSONField(default=list, blank=True, help_text="Datasets of a snapshot.")
+    filter_params = models.JSONField(default=dict, blank=True, help_text="Validated filters, never primary-key lists.")
+    status = models.CharField(
+        max_length=32, choices=JobStatus.choices, default=JobStatus.PENDING, db_index=True, help_text="Job state."
+    )
+    storage_url = models.CharField(max_length=512, blank=True, null=True, help_text="Where to download the file.")
+    error_message = models.TextField(blank=True, null=True, help_text="Why the job failed.")
+    requested_by = models.CharField(max_length=256, blank=True, null=True, help_text="Who asked for it (free text).")
+    requested_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rows_written = models.BigIntegerField(default=0, help_text="Rows written so far.")
+    total_rows = models.BigIntegerField(null=True, blank=True, help_text="Estimated rows in all.")
+    file = models.CharField(max_length=512, blank=True, help_text="Path of the file in the export storage.")
+    file_size = models.BigIntegerField(null=True, blank=True, help_text="Size of the file in bytes.")
+    sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the file.")
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True, help_text="When the file expires.")
+    cancel_requested = models.BooleanField(default=False, help_text="Set to stop a running job between chunks.")
+
+    class Meta:
+        db_table = "export_jobs"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["job_type", "status"], name="export_type_status_idx")]
+
+    def __str__(self) -> str:
+        return f"export #{self.pk} {self.job_type} ({self.format}) [{self.status}]"
+
+    @property
+    def progress(self) -> float | None:
+        """Share of rows written, 0..1, when the total is known."""
+        if self.status == JobStatus.COMPLETED:
+            return 1.0
+        if not self.total_rows:
+            return None
+        return min(1.0, self.rows_written / self.total_rows)

@@ -1,0 +1,99 @@
+"""The app exception hierarchy and the one DRF handler that maps it to JSON.
+
+Apps subclass these in their own exceptions.py; services raise them; views never
+build error responses by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class OpsConsoleError(Exception):
+    """Base of every app error: carries an HTTP status, a detail and optional field errors."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Request failed."
+
+    def __init__(self, detail: str | None = None, *, fields: dict[str, Any] | None = None, **extra: Any):
+        self.detail = detail or self.default_detail
+        self.fields = fields or {}
+        self.extra = extra
+        super().__init__(self.detail)
+
+
+class InvalidInput(OpsConsoleError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Invalid input."
+
+
+class NotFound(OpsConsoleError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_detail = "Not found."
+
+
+class Conflict(OpsConsoleError):
+    """A state change that the state machine forbids."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Conflict with the current state."
+
+
+class Gone(OpsConsoleError):
+    status_code = status.HTTP_410_GONE
+    default_detail = "No longer available."
+
+
+class Unavailable(OpsConsoleError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Temporarily unavailable."
+
+
+def _field_errors(detail: Any) -> dict[str, Any]:
+    if isinstance(detail, dict):
+        return {key: value if isinstance(value, list | dict) else [value] for key, value in detail.items()}
+    return {}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Turn app, Django and DRF exceptions into `{"detail": ..., "errors": {...}}` JSON."""
+    if isinstance(exc, OpsConsoleError):
+        body: dict[str, Any] = {"detail": exc.detail}
+        if exc.fields:
+            body["errors"] = exc.fields
+        body.update(exc.extra)
+        response = Response(body, status=exc.status_code)
+        retry_after = exc.extra.get("retry_after")
+        if retry_after is not None:
+            response["Retry-After"] = str(retry_after)
+        return response
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            exc = drf_exceptions.ValidationError(exc.message_dict)
+        else:
+            exc = drf_exceptions.ValidationError({"non_field_errors": exc.messages})
+    elif isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, drf_exceptions.ValidationError):
+        errors = _field_errors(exc.detail)
+        if isinstance(exc.detail, list):
+            errors = {"non_field_errors": exc.detail}
+        fields = ", ".join(sorted(errors)) or "input"
+        response.data = {"detail": f"Invalid input: {fields}.", "errors": errors}
+    elif isinstance(response.data, dict) and "detail" not in response.data:
+        response.data = {"detail": str(exc), "errors": response.data}
+    return response

@@ -1,0 +1,31 @@
+"""Root URLs: the admin, /health and the /system API (each app mounts its own urls)."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from opsconsole import health
+from opsconsole.api.views import SystemRootView
+
+
+def system(prefix: str) -> str:
+    """`system/<prefix>` with an optional trailing slash, stopping at a path boundary."""
+    return rf"^system/{prefix}(?=/|$)/?"
+
+
+admin.site.site_header = "OpsConsole"
+admin.site.site_title = "OpsConsole"
+admin.site.index_title = "Operations"
+
+urlpatterns = [
+    re_path(r"^health/?$", health.health_view, name="health"),
+    re_path(r"^system/?$", SystemRootView.as_view(), name="system-root"),
+    re_path(r"^system/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^system/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    re_path(r"^system/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    re_path(system("notify"), include("notifications.urls")),
+    re_path(system("exports"), include("exports.urls")),
+    re_path(system("retention"), include("retention.urls")),
+    re_path(system("maintenance"), include("maintenance.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,69 @@
+from django.conf import settings
+from django.db import models
+
+
+class DataRetentionPolicy(models.Model):
+    """How long one category of data is kept (seed table data_retention_policies)."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    category = models.CharField(max_length=128, unique=True, help_text="A registered retention category.")
+    days_to_keep = models.PositiveIntegerField(help_text="Rows older than this many days are purged (1..36500).")
+    enabled = models.BooleanField(default=True, help_text="Disabled policies are not purged.")
+    description = models.TextField(blank=True, null=True, help_text="Why this period was chosen.")
+    legal_hold = models.BooleanField(default=False, help_text="While set, nothing in this category is purged.")
+    last_purged_at = models.DateTimeField(null=True, blank=True, help_text="When the last real purge finished.")
+
+    class Meta:
+        db_table = "data_retention_policies"
+        ordering = ["category"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(days_to_keep__gte=1, days_to_keep__lte=36500),
+                name="retention_days_to_keep_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.days_to_keep} days"
+
+
+class PurgeTrigger(models.TextChoices):
+    SCHEDULE = "schedule", "Schedule"
+    COMMAND = "command", "Command"
+    API = "api", "API"
+    ADMIN = "admin", "Admin"
+
+
+class PurgeStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    PARTIAL = "partial", "Stopped at the time budget"
+    FAILED = "failed", "Failed"
+    REFUSED = "refused", "Refused"
+
+
+class PurgeRun(models.Model):
+    """One purge (or dry run) of one category: the audit trail."""
+
+    category = models.CharField(max_length=128, db_index=True)
+    trigger = models.CharField(max_length=16, choices=PurgeTrigger.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, help_text="Who started it, kept after user deletion.")
+    dry_run = models.BooleanField(default=False)
+    cutoff = models.DateTimeField(null=True, blank=True, help_text="Rows older than this were due.")
+    matched = models.BigIntegerField(default=0, help_text="Rows due at the start.")
+    deleted = models.BigIntegerField(default=0, help_text="Rows deleted.")
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=PurgeStatus.choices, default=PurgeStatus.RUNNING, db_index=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "purge_runs"
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.category} {'dry run' if self.dry_run else 'purge'} [{self.status}]"
