@@ -36,9 +36,14 @@ def main() -> int:
     procs = {name: subprocess.Popen(cmd, cwd=ROOT, start_new_session=True) for name, cmd in commands.items()}
 
     def stop(*_args) -> None:
-        for proc in procs.values():
+        for name, proc in procs.items():
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+                # Celery's main process stops its own pool (warm shutdown); runserver's
+                # autoreloader child must be signalled with it, so the web gets the group.
+                if name == "web":
+                    os.killpg(proc.pid, signal.SIGTERM)
+                else:
+                    proc.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 15
         for proc in procs.values():
             try:
@@ -46,7 +51,8 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
 
-    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, lambda *_: (stop(), sys.exit(0)))
     try:
         while True:
             for name, proc in procs.items():
