@@ -18,10 +18,11 @@ from django.urls import NoReverseMatch, reverse
 
 from maintenance.exceptions import WritesBlocked
 from maintenance.models import Mode
-from maintenance.state import NORMAL, MaintenanceSnapshot, local_snapshot
+from maintenance.state import NORMAL, MaintenanceSnapshot, local_snapshot, memo_snapshot, read_shared
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PAGE_METHODS = frozenset({"GET", "HEAD"})
+NO_WRITE_PATHS = ("/health",)
 # Statements that cannot change data (django-read-only's list, plus SHOW). Anything else
 # (INSERT, UPDATE, DELETE, DDL, COPY, WITH ... which may hide a write) is blocked.
 READ_ONLY_SQL_PREFIXES = (
@@ -124,7 +125,10 @@ class ReadOnlyShieldMiddleware:
         self._page_exempt = tuple(p for p in (settings.STATIC_URL, settings.MEDIA_URL) if p and p.startswith("/"))
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        snapshot = local_snapshot()
+        snapshot = memo_snapshot()
+        if snapshot is None:
+            # Once a second at most: /health must not write, not even to fill the cache.
+            snapshot = read_shared(publish=not request.path_info.startswith(NO_WRITE_PATHS))
         if snapshot.mode == NORMAL:
             return self.get_response(request)
         return self._shielded(request, snapshot)

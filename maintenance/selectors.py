@@ -26,11 +26,12 @@ def is_normal() -> bool:
 def maintenance_snapshot(*, publish: bool = True) -> MaintenanceSnapshot:
     """The state in force (message, retry_after, until ...), from the memo or the cache.
 
-    publish=False never writes to the cache, even on a miss (for /health).
+    publish=False never writes to the cache, even on a miss, and raises when the database
+    is unreachable (for /health).
     """
     if publish:
         return state_cache.local_snapshot().effective()
-    return state_cache.read_shared(publish=False).effective()
+    return state_cache.read_shared(publish=False, strict=True).effective()
 
 
 def maintenance_state_get() -> MaintenanceSnapshot:

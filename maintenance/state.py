@@ -26,7 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import caches
 from django.core.signals import setting_changed
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.dispatch import receiver
 
 from maintenance.models import MaintenanceState, Mode
@@ -192,8 +192,13 @@ def mark_pending_change() -> None:
     forget_local_state()
 
 
-def read_shared(*, publish: bool = True) -> MaintenanceSnapshot:
-    """The state from the shared cache, else from the database (then cached unless publish=False)."""
+def read_shared(*, publish: bool = True, strict: bool = False) -> MaintenanceSnapshot:
+    """The state from the shared cache, else from the database (then cached unless publish=False).
+
+    With the database unreachable, non-strict readers (the shield) keep the last state they
+    knew, else assume normal: writes fail on their own then, and the site's pages can
+    still say why. Strict readers (/health) get the error.
+    """
     if _dirty_threads and _has_pending_change():
         return load_from_database()
     cache = caches["default"]
@@ -211,7 +216,16 @@ def read_shared(*, publish: bool = True) -> MaintenanceSnapshot:
         else:
             _remember(snapshot)
             return snapshot
-    snapshot = load_from_database()
+    try:
+        snapshot = load_from_database()
+    except DatabaseError:
+        if strict:
+            raise
+        logger.warning("maintenance: database unreachable, keeping the last known mode", exc_info=True)
+        memo = _memo
+        snapshot = memo[0] if memo is not None else FRESH_INSTALL
+        _remember(snapshot)
+        return snapshot
     if publish:
         try:
             cache.add(CACHE_KEY, snapshot.as_cache_value(), cache_ttl())
@@ -221,8 +235,8 @@ def read_shared(*, publish: bool = True) -> MaintenanceSnapshot:
     return snapshot
 
 
-def local_snapshot() -> MaintenanceSnapshot:
-    """The state, at most LOCAL_TTL_SECONDS old: the hot path of the shield."""
+def memo_snapshot() -> MaintenanceSnapshot | None:
+    """This process's copy if it is fresh (and not shadowed by this thread's pending change)."""
     memo = _memo
     if (
         memo is not None
@@ -230,7 +244,12 @@ def local_snapshot() -> MaintenanceSnapshot:
         and (not _dirty_threads or threading.get_ident() not in _dirty_threads)
     ):
         return memo[0]
-    return read_shared()
+    return None
+
+
+def local_snapshot() -> MaintenanceSnapshot:
+    """The state, at most LOCAL_TTL_SECONDS old: the hot path of the shield."""
+    return memo_snapshot() or read_shared()
 
 
 def publish(snapshot: MaintenanceSnapshot) -> None:

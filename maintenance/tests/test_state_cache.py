@@ -2,7 +2,7 @@ import time
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.db import OperationalError, connection, transaction
 from django.test import override_settings
 
 from maintenance import state as state_cache
@@ -95,3 +95,18 @@ def test_health_style_reads_never_write_the_cache():
     MaintenanceStateFactory(mode="read_only")
     assert maintenance_snapshot(publish=False).mode == "read_only"
     assert cache.get(CACHE_KEY) is None
+
+
+def test_with_the_database_unreachable_the_shield_keeps_the_last_known_mode(settings):
+    MaintenanceStateFactory(mode="read_only")
+    assert current_mode() == "read_only"
+    cache.clear()
+    state_cache._memo = (state_cache._memo[0], 0.0)  # expired memo, cold cache
+
+    def unreachable(execute, sql, params, many, context):
+        raise OperationalError("connection refused")
+
+    with connection.execute_wrapper(unreachable):
+        assert current_mode() == "read_only"
+        with pytest.raises(OperationalError):
+            maintenance_snapshot(publish=False)
