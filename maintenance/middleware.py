@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import time
@@ -19,6 +20,8 @@ from django.urls import NoReverseMatch, reverse
 from maintenance.exceptions import WritesBlocked
 from maintenance.models import Mode
 from maintenance.state import NORMAL, MaintenanceSnapshot, local_snapshot, memo_snapshot, read_shared
+
+logger = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PAGE_METHODS = frozenset({"GET", "HEAD"})
@@ -87,6 +90,9 @@ def refusal(request: HttpRequest, snapshot: MaintenanceSnapshot) -> HttpResponse
         response = HttpResponse(render_to_string("maintenance.html", context, request=request), status=503)
     response["Retry-After"] = str(retry_after)
     response["Cache-Control"] = "no-store"
+    # An expected refusal, not a server error: keep Django from logging each one at ERROR.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    logger.info("maintenance: refused %s %s (%s mode)", request.method, request.path, snapshot.mode)
     return response
 
 
