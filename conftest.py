@@ -18,6 +18,9 @@ def _isolated_cache(settings, tmp_path):
     """Each test gets an empty cache of its own, so maintenance mode never leaks between tests."""
     from django.core.cache import caches
 
+    from maintenance.state import forget_local_state
+
+    forget_local_state()  # the per-process memo of the mode must not leak between tests
     if settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
         settings.CACHES = {
             "default": {

@@ -57,6 +57,9 @@ class MaintenanceEvent(models.Model):
     reason = models.TextField(help_text="Why the mode changed.")
     message = models.TextField(blank=True, help_text="Message shown to users while in the new mode.")
     until = models.DateTimeField(null=True, blank=True, help_text="Automatic return to normal, if set.")
+    retry_after = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds clients were told to wait (Retry-After) in the new mode."
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

@@ -1,24 +1,157 @@
-"""GET /health: no auth, no writes; 503 only when the database is unreachable."""
+"""GET /health: no auth, no writes; 503 only when the database is unreachable.
+
+Each check is a small backend class (django-health-check's BaseHealthCheckBackend):
+`run()` returns details or raises HealthCheckFailed. A failing critical check makes the
+service "down" (503); any other failure makes it "degraded" (still 200, so a load
+balancer keeps a replica whose cache or broker hiccups).
+"""
 
 from __future__ import annotations
 
-from django.db import connection
-from django.http import JsonResponse
+import logging
+import os
+import time
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connections
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+logger = logging.getLogger(__name__)
 
-def check_database() -> dict:
-    try:
+BROKER_TIMEOUT_SECONDS = 1.0
+
+
+class HealthCheckFailed(Exception):
+    """A dependency is unreachable or unusable; the message says why."""
+
+
+class HealthCheck(ABC):
+    """One dependency to probe. Subclasses implement `run()`; it must not write anything."""
+
+    name: ClassVar[str]
+    critical: ClassVar[bool] = False
+
+    @abstractmethod
+    def run(self) -> dict[str, Any]:
+        """Probe the dependency; return extra details, or raise HealthCheckFailed."""
+
+    def result(self) -> dict[str, Any]:
+        started = time.perf_counter()
+        try:
+            details = self.run()
+        except HealthCheckFailed as exc:
+            status, details = "down", {"error": str(exc)[:300]}
+        except Exception as exc:  # a probe reports any driver error instead of crashing /health
+            logger.warning("health check %s failed", self.name, exc_info=True)
+            status, details = "down", {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        else:
+            status = "ok"
+        return {"status": status, "latency_ms": round((time.perf_counter() - started) * 1000, 1), **details}
+
+
+class DatabaseCheck(HealthCheck):
+    """A read-only query on the default database."""
+
+    name = "database"
+    critical = True
+
+    def run(self) -> dict[str, Any]:
+        connection = connections["default"]
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception as exc:  # any driver error means "unreachable" to a health check
-        return {"status": "down", "error": str(exc)[:200]}
-    return {"status": "ok"}
+            if cursor.fetchone() != (1,):
+                raise HealthCheckFailed("SELECT 1 returned an unexpected row")
+        return {"vendor": connection.vendor}
 
 
+class CacheCheck(HealthCheck):
+    """A get on the default cache (a miss is fine; only an error fails)."""
+
+    name = "cache"
+
+    def run(self) -> dict[str, Any]:
+        backend = caches["default"]
+        backend.get("opsconsole:health:probe")
+        return {"backend": type(backend).__name__}
+
+
+class BrokerCheck(HealthCheck):
+    """The Celery broker: folders for the filesystem transport, a connection otherwise."""
+
+    name = "broker"
+
+    def run(self) -> dict[str, Any]:
+        url = settings.CELERY_BROKER_URL
+        transport = url.split("://", 1)[0] or "amqp"
+        if transport == "filesystem":
+            return self._filesystem(settings.CELERY_BROKER_TRANSPORT_OPTIONS)
+        return self._connect(url, transport)
+
+    def _filesystem(self, options: dict[str, Any]) -> dict[str, Any]:
+        folders = {options.get(key) for key in ("data_folder_in", "data_folder_out", "processed_folder")}
+        folders.discard(None)
+        for folder in sorted(folders):
+            if not os.path.isdir(folder):
+                raise HealthCheckFailed(f"broker folder {folder} does not exist")
+            if not os.access(folder, os.R_OK | os.W_OK | os.X_OK):
+                raise HealthCheckFailed(f"broker folder {folder} is not writable")
+        return {"transport": "filesystem"}
+
+    def _connect(self, url: str, transport: str) -> dict[str, Any]:
+        from kombu import Connection
+
+        options = {
+            **getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}),
+            # Redis transport: bound the TCP connect and the PING it sends.
+            "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+            "socket_timeout": BROKER_TIMEOUT_SECONDS,
+            "max_retries": 0,
+        }
+        with Connection(url, connect_timeout=BROKER_TIMEOUT_SECONDS, transport_options=options) as connection:
+            try:
+                connection.ensure_connection(
+                    max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT_SECONDS
+                )
+            except Exception as exc:  # kombu raises the transport's own errors
+                raise HealthCheckFailed(f"cannot connect to the {transport} broker: {exc}") from exc
+        return {"transport": transport}
+
+
+class MaintenanceProbe:
+    """The mode in force, read without writing to the cache (unlike the shield's reads)."""
+
+    def result(self) -> dict[str, Any]:
+        from maintenance.selectors import maintenance_snapshot
+
+        try:
+            return {"mode": maintenance_snapshot(publish=False).mode}
+        except Exception as exc:  # the database may be down: report, don't fail /health
+            return {"mode": "unknown", "error": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+CHECKS: list[type[HealthCheck]] = [DatabaseCheck, CacheCheck, BrokerCheck]
+
+
+def run_checks() -> tuple[str, dict[str, Any]]:
+    """Run every check; return the overall status ("ok", "degraded", "down") and their results."""
+    results: dict[str, Any] = {}
+    status = "ok"
+    for check_class in CHECKS:
+        check = check_class()
+        results[check.name] = result = check.result()
+        if result["status"] != "ok":
+            status = "down" if check.critical else ("degraded" if status == "ok" else status)
+    return status, results
+
+
+@never_cache
 @require_safe
-def health_view(request):
-    checks = {"database": check_database()}
-    status = "ok" if all(c["status"] == "ok" for c in checks.values()) else "down"
-    return JsonResponse({"status": status, "checks": checks}, status=200 if status == "ok" else 503)
+def health_view(request: HttpRequest) -> JsonResponse:
+    status, checks = run_checks()
+    body = {"status": status, "checks": checks, "maintenance": MaintenanceProbe().result()}
+    return JsonResponse(body, status=503 if status == "down" else 200)

@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "maintenance.middleware.ReadOnlyShieldMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -107,7 +108,8 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
+            # OPSCONSOLE_CACHE_DIR lets another process (a test's subprocess) share it.
+            "LOCATION": env_str("OPSCONSOLE_CACHE_DIR", str(VAR_DIR / "cache")),
         }
     }
 

@@ -1,0 +1,188 @@
+"""The read-only shield: refuse writes while the service is not in normal mode."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+from django.conf import settings
+from django.db import connections
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+
+from maintenance.exceptions import WritesBlocked
+from maintenance.models import Mode
+from maintenance.state import NORMAL, MaintenanceSnapshot, local_snapshot, memo_snapshot, read_shared
+
+logger = logging.getLogger(__name__)
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PAGE_METHODS = frozenset({"GET", "HEAD"})
+NO_WRITE_PATHS = ("/health",)
+# Statements that cannot change data (django-read-only's list, plus SHOW). Anything else
+# (INSERT, UPDATE, DELETE, DDL, COPY, WITH ... which may hide a write) is blocked.
+READ_ONLY_SQL_PREFIXES = (
+    "SELECT",
+    "EXPLAIN",
+    "PRAGMA",
+    "SHOW",
+    "SET ",
+    "SAVEPOINT",
+    "RELEASE SAVEPOINT",
+    "ROLLBACK TO SAVEPOINT",
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "DECLARE",  # server-side cursors of SELECTs (iterator() on PostgreSQL)
+    "FETCH",
+    "CLOSE",
+)
+
+
+def sql_is_write(sql: str) -> bool:
+    return not sql.lstrip(" \t\r\n(").upper().startswith(READ_ONLY_SQL_PREFIXES)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """API clients (the /system API, JSON Accept or Content-Type) get JSON, browsers a page."""
+    if request.path_info.startswith("/system"):
+        return True
+    accept = request.META.get("HTTP_ACCEPT", "")
+    content_type = request.META.get("CONTENT_TYPE", "")
+    return "json" in accept or "json" in content_type
+
+
+def retry_after_seconds(snapshot: MaintenanceSnapshot) -> int:
+    """The configured Retry-After, shortened when the mode ends sooner (`until`)."""
+    seconds = snapshot.retry_after
+    if snapshot.until_ts is not None:
+        seconds = min(seconds, max(1, math.ceil(snapshot.until_ts - time.time())))
+    return max(0, seconds)
+
+
+def refusal(request: HttpRequest, snapshot: MaintenanceSnapshot) -> HttpResponse:
+    """503 with Retry-After: JSON `{"detail", "mode", "retry_after"}` or templates/maintenance.html."""
+    retry_after = retry_after_seconds(snapshot)
+    if snapshot.mode == Mode.MAINTENANCE:
+        default = "The service is down for maintenance. Try again later."
+    else:
+        default = "The service is read-only for now: changes are refused. Try again later."
+    detail = snapshot.message or default
+    if wants_json(request):
+        body = json.dumps({"detail": detail, "mode": snapshot.mode, "retry_after": retry_after})
+        response = HttpResponse(body, status=503, content_type="application/json")
+    else:
+        context = {
+            "mode": snapshot.mode,
+            "mode_label": Mode(snapshot.mode).label,
+            "detail": detail,
+            "until": snapshot.until,
+            "retry_after": retry_after,
+            "admin_login_url": _admin_url("admin:login"),
+        }
+        response = HttpResponse(render_to_string("maintenance.html", context, request=request), status=503)
+    response["Retry-After"] = str(retry_after)
+    response["Cache-Control"] = "no-store"
+    # An expected refusal, not a server error: keep Django from logging each one at ERROR.
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    logger.info("maintenance: refused %s %s (%s mode)", request.method, request.path, snapshot.mode)
+    return response
+
+
+def _admin_url(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+def exempt_path_pattern() -> re.Pattern[str]:
+    """Paths that stay writable so staff can turn the shield off, as one compiled regex."""
+    prefixes = [r"/system/maintenance(?:/|$)", r"/health(?:/|$)"]
+    for name in ("admin:maintenance_maintenancestate_changelist", "admin:login", "admin:logout"):
+        url = _admin_url(name)
+        if url:
+            prefixes.append(re.escape(url))
+    return re.compile("|".join(prefixes))
+
+
+class ReadOnlyShieldMiddleware:
+    """Refuse writes with 503 while the mode is not normal (DESIGN.md "Read-only shield").
+
+    Put it after AuthenticationMiddleware (maintenance mode lets staff browse). In normal
+    mode it costs one memo check: no database query, no URL resolving, usually no cache
+    read. While not normal:
+    1. POST/PUT/PATCH/DELETE outside the exempt paths get 503 + Retry-After.
+    2. In maintenance mode, non-staff page views get the maintenance page too.
+    3. Any other request runs with an execute wrapper on every database connection that
+       turns a write into a 503, so a GET view that writes cannot slip through.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self._exempt: re.Pattern[str] | None = None
+        self._page_exempt = tuple(p for p in (settings.STATIC_URL, settings.MEDIA_URL) if p and p.startswith("/"))
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        snapshot = memo_snapshot()
+        if snapshot is None:
+            # Once a second at most: /health must not write, not even to fill the cache.
+            snapshot = read_shared(publish=not request.path_info.startswith(NO_WRITE_PATHS))
+        if snapshot.mode == NORMAL:
+            return self.get_response(request)
+        return self._shielded(request, snapshot)
+
+    def _shielded(self, request: HttpRequest, snapshot: MaintenanceSnapshot) -> HttpResponse:
+        if snapshot.is_expired():
+            return self.get_response(request)
+        if self._exempt is None:
+            # Compiled on first use, when the URLconf is loaded, then never resolved again.
+            self._exempt = exempt_path_pattern()
+        path = request.path_info
+        if self._exempt.match(path):
+            return self.get_response(request)
+        method = request.method
+        if method in WRITE_METHODS:
+            return refusal(request, snapshot)
+        if (
+            snapshot.mode == Mode.MAINTENANCE
+            and method in PAGE_METHODS
+            and not path.startswith(("/system",) + self._page_exempt)
+            and not getattr(getattr(request, "user", None), "is_staff", False)
+        ):
+            return refusal(request, snapshot)
+        request.maintenance_snapshot = snapshot  # type: ignore[attr-defined]
+        with ExitStack() as stack:
+            blocker = WriteBlocker(snapshot)
+            for connection in connections.all():
+                stack.enter_context(connection.execute_wrapper(blocker))
+            return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, WritesBlocked):
+            snapshot = getattr(request, "maintenance_snapshot", None) or local_snapshot()
+            return refusal(request, snapshot)
+        return None
+
+
+class WriteBlocker:
+    """A database execute wrapper that raises WritesBlocked for any statement that writes."""
+
+    def __init__(self, snapshot: MaintenanceSnapshot) -> None:
+        self.snapshot = snapshot
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql_is_write(sql):
+            raise WritesBlocked(
+                mode=self.snapshot.mode,
+                retry_after=retry_after_seconds(self.snapshot),
+                message=self.snapshot.message,
+            )
+        return execute(sql, params, many, context)

@@ -1,0 +1,116 @@
+import os
+import socket
+import time
+
+import pytest
+from django.db import OperationalError, connection
+from django.test import override_settings
+
+from maintenance.tests.factories import MaintenanceStateFactory
+from opsconsole.testing import port_open
+
+pytestmark = pytest.mark.django_db
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_all_checks_ok_gives_200_with_the_mode(anon_api):
+    response = anon_api.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert {name: check["status"] for name, check in body["checks"].items()} == {
+        "database": "ok",
+        "cache": "ok",
+        "broker": "ok",
+    }
+    assert body["maintenance"] == {"mode": "normal"}
+
+
+def test_health_reports_the_maintenance_mode(anon_api):
+    MaintenanceStateFactory(mode="maintenance")
+    assert anon_api.get("/health/").json()["maintenance"]["mode"] == "maintenance"
+
+
+def test_health_writes_nothing(anon_api, settings):
+    MaintenanceStateFactory(mode="read_only")
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        response = anon_api.get("/health")
+    assert response.status_code == 200
+    assert statements and all(sql.lstrip().upper().startswith("SELECT") for sql in statements)
+    assert "Set-Cookie" not in response.headers and not response.cookies
+    cache_dir = settings.CACHES["default"]["LOCATION"]
+    if settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+        assert not os.path.isdir(cache_dir) or os.listdir(cache_dir) == []
+
+
+def test_health_refuses_writes_and_needs_no_auth(anon_api):
+    assert anon_api.post("/health").status_code == 405
+    assert anon_api.head("/health").status_code == 200
+
+
+def test_database_down_is_503_and_down(anon_api):
+    def unreachable(execute, sql, params, many, context):
+        raise OperationalError("connection refused")
+
+    with connection.execute_wrapper(unreachable):
+        response = anon_api.get("/health")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down"
+    assert body["checks"]["database"]["status"] == "down"
+    assert "connection refused" in body["checks"]["database"]["error"]
+    assert body["maintenance"]["mode"] == "unknown"
+
+
+def test_cache_failure_is_degraded_but_200(anon_api):
+    broken = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+    }
+    with override_settings(CACHES={"default": broken}):
+        response = anon_api.get("/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["cache"]["status"] == "down"
+    assert body["checks"]["database"]["status"] == "ok"
+
+
+def test_unreachable_broker_is_degraded_within_the_timeout(anon_api):
+    with override_settings(CELERY_BROKER_URL=f"redis://127.0.0.1:{closed_port()}/0"):
+        started = time.monotonic()
+        response = anon_api.get("/health")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["broker"]["status"] == "down"
+    assert "redis" in body["checks"]["broker"]["error"]
+    assert elapsed < 3
+
+
+def test_missing_filesystem_broker_folder_is_degraded(anon_api, tmp_path):
+    options = {"data_folder_in": str(tmp_path / "gone"), "data_folder_out": str(tmp_path / "gone")}
+    with override_settings(CELERY_BROKER_URL="filesystem://", CELERY_BROKER_TRANSPORT_OPTIONS=options):
+        body = anon_api.get("/health").json()
+    assert body["status"] == "degraded"
+    assert "does not exist" in body["checks"]["broker"]["error"]
+
+
+def test_reachable_redis_broker_is_ok(anon_api):
+    if not port_open("127.0.0.1", 6379):
+        pytest.skip("needs Redis on 127.0.0.1:6379")
+    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:6379/2", CELERY_BROKER_TRANSPORT_OPTIONS={}):
+        body = anon_api.get("/health").json()
+    assert body["checks"]["broker"] == {**body["checks"]["broker"], "status": "ok", "transport": "redis"}
