@@ -17,12 +17,12 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.sql.constants import MULTI
 from django.utils import timezone
 
 from exports import conf
@@ -188,16 +188,21 @@ def write_dataset(
             f"{writer_class.max_rows:,}. Choose csv, jsonl or parquet, or narrow the filters."
         )
     path = new_temp_path(f".{writer_class.extension}")
-    with open(path, "wb") as raw:
-        out = HashingFile(raw)
-        writer = writer_class(out, dataset.resolved)  # type: ignore[arg-type]
-        writer.begin()
-        if use_copy(conn, writer_class) and not force_generic:
-            rows = _copy_rows(conn, dataset, params, writer_class, out, progress, total=total)
-        else:
-            rows = _python_rows(conn, dataset, params, writer, progress)
-        writer.finish()
-        raw.flush()
+    try:
+        with open(path, "wb") as raw:
+            out = HashingFile(raw)
+            writer = writer_class(out, dataset.resolved)  # type: ignore[arg-type]
+            writer.begin()
+            if use_copy(conn, writer_class) and not force_generic:
+                rows = _copy_rows(conn, dataset, params, writer_class, out, progress, total=total)
+            else:
+                rows = _python_rows(conn, dataset, params, writer, progress)
+            writer.finish()
+            raw.flush()
+    except BaseException:
+        # A partial file never outlives the attempt that wrote it (cancel, failure, time limit).
+        path.unlink(missing_ok=True)
+        raise
     return WrittenFile(path=path, rows=rows, size=out.size, sha256=out.digest.hexdigest(), columns=dataset.column_names)
 
 
@@ -207,14 +212,22 @@ def _python_rows(
     chunk_size = int(conf.get("CHUNK_SIZE"))
     cap = int(conf.get("ROW_CAP"))
     compiler = dataset.rows_queryset(params).query.get_compiler(connection=conn)
-    rows = compiler.results_iter(tuple_expected=True, chunked_fetch=True, chunk_size=chunk_size)
+    # execute_sql(MULTI) yields the rows a fetch at a time from a server-side cursor on
+    # PostgreSQL; closing the generator closes that cursor while the connection is still open.
+    chunks = compiler.execute_sql(MULTI, chunked_fetch=True, chunk_size=chunk_size)
+    converters = compiler.get_converters([select[0] for select in compiler.select[: compiler.col_count]])
     written = 0
-    while chunk := list(islice(rows, chunk_size)):
-        written += len(chunk)
-        if written > cap:
-            check_row_cap(written, what=dataset.name)
-        writer.write_rows(chunk)
-        progress.report(written)
+    try:
+        for chunk in chunks:
+            rows = list(map(tuple, compiler.apply_converters(chunk, converters))) if converters else chunk
+            written += len(rows)
+            if written > cap:
+                check_row_cap(written, what=dataset.name)
+            writer.write_rows(rows)
+            progress.report(written)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
     progress.report(written, force=True)
     return written
 
@@ -298,7 +311,7 @@ def write_snapshot(
         "datasets": manifest_entries,
     }
     path = new_temp_path(".zip")
-    temp_files.append(path)
+    temp_files.append(path)  # the caller removes it, whatever happens
     with open(path, "wb") as raw:
         out = HashingFile(raw)
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:  # type: ignore[arg-type]

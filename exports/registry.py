@@ -158,8 +158,11 @@ class Dataset:
         canonical = {key: _canonical_value(params[key]) for key in sorted(params) if key in allowed}
         filterset = self.filterset(data=self._query_dict(canonical), queryset=self.queryset())
         if not filterset.is_valid():
-            for key, messages in filterset.errors.items():
-                errors[f"{field_name}.{key}"] = [str(message) for message in messages]
+            for name, messages in filterset.errors.items():
+                # A range filter reports under its name; name the keys the client actually sent.
+                sent = [key for key in canonical if key == name or key.startswith(f"{name}_")] or [name]
+                for key in sent:
+                    errors[f"{field_name}.{key}"] = [str(message) for message in messages]
         if errors:
             names = ", ".join(sorted(errors))
             raise InvalidExportRequest(f"Invalid filters for {self.name}: {names}.", fields=errors)

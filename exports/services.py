@@ -211,8 +211,8 @@ def _progress_flush(job_id: int):
     return flush
 
 
-def _finish(job_id: int, status: str, **fields: Any) -> bool:
-    now = timezone.now()
+def _finish(job_id: int, status: str, *, now: Any = None, **fields: Any) -> bool:
+    now = now or timezone.now()
     return bool(
         ExportJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
             status=status, completed_at=now, updated_at=now, heartbeat_at=now, **fields
@@ -259,6 +259,7 @@ def export_job_run(*, job_id: int, force_generic: bool = False) -> ExportJob | N
         done = _finish(
             job.pk,
             JobStatus.COMPLETED,
+            now=completed_at,
             file=stored_name,
             file_size=written.size,
             sha256=written.sha256,
