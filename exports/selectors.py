@@ -39,3 +39,32 @@ def export_jobs_stale_running(*, heartbeat_before: datetime) -> QuerySet[ExportJ
 def export_jobs_stale_pending(*, heartbeat_before: datetime) -> QuerySet[ExportJob]:
     """Pending jobs enqueued before `heartbeat_before` that no worker has picked up (a lost message)."""
     return ExportJob.objects.filter(status=JobStatus.PENDING, heartbeat_at__lt=heartbeat_before).order_by("id")
+
+
+def export_job_download(*, job: ExportJob) -> tuple[Any, str, str]:
+    """The job's file, open for reading, with its download name and content type.
+
+    Only a completed job that has not expired and whose file is still stored can be read.
+    """
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from exports.exceptions import ExportGone, ExportNotReady
+    from exports.formats import get_writer
+    from exports.models import SNAPSHOT
+    from exports.services import download_name
+
+    if job.status != JobStatus.COMPLETED:
+        reason = {
+            JobStatus.PENDING: "it is waiting for a worker",
+            JobStatus.RUNNING: f"it is still running ({job.rows_written:,} rows written)",
+            JobStatus.FAILED: f"it failed: {job.error_message}",
+            JobStatus.CANCELLED: "it was cancelled",
+        }[JobStatus(job.status)]
+        raise ExportNotReady(f"Export {job.pk} has no file: {reason}.", status=job.status)
+    if job.expires_at is not None and job.expires_at <= timezone.now():
+        raise ExportGone(f"Export {job.pk} expired at {job.expires_at.isoformat()}; ask for a new export.")
+    if not job.file or not default_storage.exists(job.file):
+        raise ExportGone(f"Export {job.pk}'s file is no longer in storage (purged); ask for a new export.")
+    content_type = "application/zip" if job.job_type == SNAPSHOT else get_writer(job.format).content_type
+    return default_storage.open(job.file, "rb"), download_name(job), content_type
