@@ -377,3 +377,15 @@ def export_jobs_recover_stale() -> dict[str, int]:
     if any(counts.values()):
         logger.warning("stale exports recovered: %s", counts)
     return counts
+
+
+# --- delete -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def export_job_delete(*, job: ExportJob) -> None:
+    """Delete a job and its file (the file goes once the row is gone for good)."""
+    name = job.file
+    job.delete()
+    if name:
+        transaction.on_commit(lambda: default_storage.delete(name))
