@@ -276,16 +276,14 @@ def write_snapshot(
     totals: list[int],
     job_id: int,
     temp_files: list[Path],
-    write_one: Callable[..., WrittenFile] | None = None,
 ) -> WrittenFile:
     """One zip: a file per dataset and manifest.json, every file read in the same transaction."""
-    write_one = write_one or write_dataset
     writer_class = get_writer(format_name)
     generated_at = timezone.now()
     manifest_entries = []
     written_files = []
     for (dataset, params), total in zip(entries, totals, strict=True):
-        written = write_one(conn, dataset, params, format_name, progress, total=total)
+        written = write_dataset(conn, dataset, params, format_name, progress, total=total)
         temp_files.append(written.path)
         progress.base += written.rows
         arcname = f"{dataset.name}.{writer_class.extension}"
