@@ -48,11 +48,23 @@ class ExportJob(models.Model):
     sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the file.")
     expires_at = models.DateTimeField(null=True, blank=True, db_index=True, help_text="When the file expires.")
     cancel_requested = models.BooleanField(default=False, help_text="Set to stop a running job between chunks.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker has started this job.")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life: enqueued, started or progress written."
+    )
 
     class Meta:
         db_table = "export_jobs"
         ordering = ["-id"]
         indexes = [models.Index(fields=["job_type", "status"], name="export_type_status_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=[s.value for s in JobStatus]), name="export_job_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(format__in=[f.value for f in ExportFormat]), name="export_job_format_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"export #{self.pk} {self.job_type} ({self.format}) [{self.status}]"

@@ -1,0 +1,209 @@
+"""Export jobs in the admin: the list with progress and downloads, a form to start one, cancel."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html
+
+from exports import services
+from exports.admin_actions import export_rows_action, has_export_permission
+from exports.exceptions import ExportError
+from exports.formats import FORMATS
+from exports.models import SNAPSHOT, ExportJob, JobStatus
+from exports.registry import dataset_names
+
+
+class ExportJobStartForm(forms.ModelForm):
+    """Start an export: a dataset (or a snapshot of several), a format and filters as JSON."""
+
+    job_type = forms.ChoiceField(
+        label="Dataset", help_text="What to export; 'snapshot' writes several datasets into one zip."
+    )
+    format = forms.ChoiceField(choices=[(name, name) for name in FORMATS], initial="csv")
+    datasets = forms.MultipleChoiceField(
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="For a snapshot only: the datasets it holds, all read in one transaction.",
+    )
+    filter_params = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text='JSON object of filters, e.g. {"status": "sent", "created_after": "2026-01-01"}; '
+        'for a snapshot {"notifications.outbox": {"status": "sent"}}. See /system/exports/datasets.',
+    )
+
+    class Meta:
+        model = ExportJob
+        fields = ["job_type", "format", "datasets", "filter_params", "requested_by"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        names = dataset_names()
+        self.fields["job_type"].choices = [(name, name) for name in names] + [(SNAPSHOT, "snapshot (several)")]
+        self.fields["datasets"].choices = [(name, name) for name in names]
+        self.fields["requested_by"].help_text = "Who asked for it (defaults to you)."
+
+    def clean_filter_params(self):
+        raw = self.cleaned_data.get("filter_params") or ""
+        if not raw.strip():
+            return {}
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(f"Not valid JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise ValidationError("Expected a JSON object.")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            services.export_request_validate(
+                job_type=cleaned.get("job_type"),
+                format=cleaned.get("format"),
+                filter_params=cleaned.get("filter_params"),
+                datasets=cleaned.get("datasets") or [],
+            )
+        except ExportError as exc:
+            for key, messages_ in exc.fields.items():
+                field = key.split(".", 1)[0] if key.split(".", 1)[0] in self.fields else None
+                self.add_error(field, [f"{key}: {m}" if field and key != field else str(m) for m in messages_])
+            if not exc.fields:
+                raise ValidationError(exc.detail) from exc
+        return cleaned
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "job_type",
+        "format",
+        "status",
+        "progress_bar",
+        "size",
+        "download",
+        "requested_by",
+        "created_at",
+        "completed_at",
+    ]
+    list_filter = ["status", "format", "job_type"]
+    search_fields = ["job_type", "requested_by", "sha256", "error_message"]
+    date_hierarchy = "created_at"
+    ordering = ["-id"]
+    actions = [
+        "cancel_jobs",
+        export_rows_action(
+            "exports.jobs",
+            description="Export the jobs matching the current filters (csv)",
+            lookups={"status__exact": "status", "format__exact": "format", "job_type__exact": "job_type"},
+            date_fields={"created_at": "created"},
+        ),
+    ]
+    readonly_fields = [
+        "status",
+        "progress_bar",
+        "rows_written",
+        "total_rows",
+        "size",
+        "download",
+        "sha256",
+        "file",
+        "error_message",
+        "requested_by_user",
+        "created_at",
+        "started_at",
+        "completed_at",
+        "expires_at",
+        "attempts",
+        "heartbeat_at",
+        "cancel_requested",
+    ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ExportJobStartForm
+            kwargs["fields"] = ExportJobStartForm.Meta.fields
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ExportJobStartForm.Meta.fields
+        return ["job_type", "format", "datasets", "filter_params", "requested_by", *self.readonly_fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        # A job is an audit record: nothing about it is edited by hand.
+        return ["job_type", "format", "datasets", "filter_params", "requested_by", *self.readonly_fields]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        job, created = services.export_job_create(
+            job_type=form.cleaned_data["job_type"],
+            format=form.cleaned_data["format"],
+            filter_params=form.cleaned_data["filter_params"],
+            datasets=form.cleaned_data.get("datasets") or [],
+            requested_by=form.cleaned_data.get("requested_by") or None,
+            user=request.user,
+        )
+        obj.pk = job.pk
+        obj.refresh_from_db()
+        if not created:
+            self.message_user(request, f"An identical export is already {job.status}: job #{job.pk}.", messages.INFO)
+
+    def delete_model(self, request, obj):
+        services.export_job_delete(job=obj)
+
+    def delete_queryset(self, request, queryset):
+        for job in queryset:
+            services.export_job_delete(job=job)
+
+    def has_export_permission(self, request) -> bool:
+        return has_export_permission(request)
+
+    @admin.display(description="progress")
+    def progress_bar(self, job: ExportJob):
+        share = job.progress
+        if share is None:
+            return "—" if job.status != JobStatus.RUNNING else format_html("{} rows", f"{job.rows_written:,}")
+        percent = round(share * 100)
+        return format_html(
+            '<progress value="{}" max="100" title="{} of {} rows"></progress> {}%',
+            percent,
+            f"{job.rows_written:,}",
+            f"{job.total_rows or job.rows_written:,}",
+            percent,
+        )
+
+    @admin.display(description="size", ordering="file_size")
+    def size(self, job: ExportJob) -> str:
+        return filesizeformat(job.file_size) if job.file_size is not None else "—"
+
+    @admin.display(description="file")
+    def download(self, job: ExportJob):
+        if job.status != JobStatus.COMPLETED or not job.file:
+            return "—"
+        return format_html('<a href="{}">download</a>', services.download_path(job.pk))
+
+    @admin.action(description="Cancel the selected jobs (pending or running)", permissions=["change"])
+    def cancel_jobs(self, request, queryset):
+        cancelled, skipped = 0, []
+        for job in queryset:
+            try:
+                services.export_job_cancel(job=job)
+                cancelled += 1
+            except ExportError:
+                skipped.append(f"#{job.pk} ({job.status})")
+        if cancelled:
+            self.message_user(request, f"Cancelled {cancelled} job(s).", messages.SUCCESS)
+        if skipped:
+            self.message_user(request, f"Not cancellable: {', '.join(skipped)}.", messages.WARNING)

@@ -1,0 +1,39 @@
+"""The EXPORTS settings dict, read on every access so `override_settings` is honoured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # A job whose rows exceed this fails with a clear message; it is never truncated.
+    "ROW_CAP": 10_000_000,
+    # Finished files are downloadable this many days, then the retention engine purges them.
+    "EXPIRE_DAYS": 7,
+    # Rows fetched per round trip on the generic (Python) path.
+    "CHUNK_SIZE": 2_000,
+    # Rows per Parquet row group.
+    "PARQUET_ROW_GROUP": 65_536,
+    # Seconds between progress writes (and cancellation checks) while a job runs.
+    "PROGRESS_INTERVAL": 1.0,
+    # A running job with no sign of life for this long belongs to a dead worker.
+    "STALE_SECONDS": 300,
+    # A job re-queued this many times after its worker died is failed instead.
+    "MAX_ATTEMPTS": 3,
+    # Celery time limits of one export (seconds).
+    "SOFT_TIME_LIMIT": 3 * 3600,
+    "TIME_LIMIT": 3 * 3600 + 120,
+    # Where files are written before they go to storage (default var/tmp/exports); keep it on
+    # the same disk as MEDIA_ROOT so FileSystemStorage can move a finished file instead of copying.
+    "TEMP_DIR": None,
+    # Use PostgreSQL's COPY for CSV when the database is PostgreSQL.
+    "USE_COPY": True,
+}
+
+
+def get(name: str) -> Any:
+    """One EXPORTS setting, falling back to its default."""
+    if name not in DEFAULTS:
+        raise KeyError(f"unknown EXPORTS setting {name!r}")
+    return getattr(settings, "EXPORTS", {}).get(name, DEFAULTS[name])

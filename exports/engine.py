@@ -1,0 +1,325 @@
+"""The writing machinery behind `export_job_run`: snapshot reads, COPY, writers, progress.
+
+Rows are read on a connection of their own holding one read-only transaction, so every
+dataset of a snapshot (and the row count of a single export) sees the same data, while
+progress and cancellation go through the default connection in autocommit, visible to
+the API at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.sql.constants import MULTI
+from django.utils import timezone
+
+from exports import conf
+from exports.exceptions import ExportCancelled, ExportFailed
+from exports.formats import FormatWriter, get_writer
+from exports.registry import Dataset
+from opsconsole.env import VAR_DIR
+
+
+def temp_dir() -> Path:
+    path = Path(conf.get("TEMP_DIR") or VAR_DIR / "tmp" / "exports")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def read_snapshot() -> Iterator[BaseDatabaseWrapper]:
+    """A second connection holding one read-only transaction (REPEATABLE READ on PostgreSQL).
+
+    SQLite in WAL mode gives a `BEGIN DEFERRED` reader the same guarantee: one snapshot
+    from its first read to its end.
+    """
+    default = connections[DEFAULT_DB_ALIAS]
+    conn = type(default)(default.settings_dict, default.alias)
+    try:
+        if conn.vendor == "postgresql":
+            conn.set_autocommit(False)
+            with conn.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                # Fixed output settings: the COPY text must match the Python CSV writer byte for byte.
+                cursor.execute("SET LOCAL TimeZone = 'UTC'")
+                cursor.execute("SET LOCAL DateStyle = 'ISO, YMD'")
+        else:
+            conn.ensure_connection()
+            with conn.cursor() as cursor:
+                cursor.execute("BEGIN DEFERRED")
+        yield conn
+    finally:
+        try:
+            if conn.connection is not None:
+                if conn.vendor == "postgresql":
+                    conn.rollback()
+                else:
+                    with conn.cursor() as cursor:
+                        cursor.execute("ROLLBACK")
+        finally:
+            conn.close()
+
+
+class HashingFile:
+    """A write-only binary stream that keeps the SHA-256 and size of what passes through."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        self.digest.update(data)
+        self.raw.write(data)
+        self.size += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        self.raw.flush()
+
+    @property
+    def closed(self) -> bool:
+        return self.raw.closed
+
+    def close(self) -> None:
+        """Library writers close their stream when done; the engine closes the file itself."""
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return False
+
+
+class Progress:
+    """Write rows_written at most once per PROGRESS_INTERVAL and stop if the job was cancelled.
+
+    `report(rows_written)` is called from the writing loop with the running total; it
+    writes and reads the job row only when the interval has passed.
+    """
+
+    def __init__(self, job_id: int, *, on_flush: Callable[[int], bool]) -> None:
+        self.job_id = job_id
+        self.on_flush = on_flush
+        self.interval = float(conf.get("PROGRESS_INTERVAL"))
+        self.rows = 0
+        self.base = 0  # rows of earlier datasets in a snapshot
+        self._last = time.monotonic()
+
+    def report(self, rows: int, *, force: bool = False) -> None:
+        self.rows = self.base + rows
+        now = time.monotonic()
+        if force or now - self._last >= self.interval:
+            self._last = now
+            if not self.on_flush(self.rows):
+                raise ExportCancelled("The job was cancelled.")
+
+
+@dataclass
+class WrittenFile:
+    path: Path
+    rows: int
+    size: int
+    sha256: str
+    columns: list[str] = field(default_factory=list)
+
+
+def new_temp_path(suffix: str) -> Path:
+    fd, name = tempfile.mkstemp(prefix="export-", suffix=suffix, dir=temp_dir())
+    os.close(fd)
+    return Path(name)
+
+
+def count_rows(conn: BaseDatabaseWrapper, dataset: Dataset, params: Mapping[str, Any]) -> int:
+    sql, sql_params = (
+        dataset.filtered_queryset(params).order_by().values("pk").query.get_compiler(connection=conn).as_sql()
+    )
+    with conn.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS export_rows", sql_params)
+        return int(cursor.fetchone()[0])
+
+
+def check_row_cap(total: int, *, what: str) -> None:
+    cap = int(conf.get("ROW_CAP"))
+    if total > cap:
+        raise ExportFailed(
+            f"{what} selects {total:,} rows, more than the row cap of {cap:,} (EXPORTS['ROW_CAP']); "
+            "narrow the filters or split the export. Nothing was written."
+        )
+
+
+def use_copy(conn: BaseDatabaseWrapper, writer_class: type[FormatWriter]) -> bool:
+    return bool(writer_class.copy_options) and conn.vendor == "postgresql" and bool(conf.get("USE_COPY"))
+
+
+def write_dataset(
+    conn: BaseDatabaseWrapper,
+    dataset: Dataset,
+    params: Mapping[str, Any],
+    format_name: str,
+    progress: Progress,
+    *,
+    total: int,
+    force_generic: bool = False,
+) -> WrittenFile:
+    """Write one dataset to a new temp file; the caller owns (and removes) the file."""
+    writer_class = get_writer(format_name)
+    if writer_class.max_rows is not None and total > writer_class.max_rows:
+        raise ExportFailed(
+            f"{dataset.name} selects {total:,} rows; a {writer_class.name} file holds at most "
+            f"{writer_class.max_rows:,}. Choose csv, jsonl or parquet, or narrow the filters."
+        )
+    path = new_temp_path(f".{writer_class.extension}")
+    try:
+        with open(path, "wb") as raw:
+            out = HashingFile(raw)
+            writer = writer_class(out, dataset.resolved)  # type: ignore[arg-type]
+            writer.begin()
+            if use_copy(conn, writer_class) and not force_generic:
+                rows = _copy_rows(conn, dataset, params, writer_class, out, progress, total=total)
+            else:
+                rows = _python_rows(conn, dataset, params, writer, progress)
+            writer.finish()
+            raw.flush()
+    except BaseException:
+        # A partial file never outlives the attempt that wrote it (cancel, failure, time limit).
+        path.unlink(missing_ok=True)
+        raise
+    return WrittenFile(path=path, rows=rows, size=out.size, sha256=out.digest.hexdigest(), columns=dataset.column_names)
+
+
+def _python_rows(
+    conn: BaseDatabaseWrapper, dataset: Dataset, params: Mapping[str, Any], writer: FormatWriter, progress: Progress
+) -> int:
+    chunk_size = int(conf.get("CHUNK_SIZE"))
+    cap = int(conf.get("ROW_CAP"))
+    compiler = dataset.rows_queryset(params).query.get_compiler(connection=conn)
+    # execute_sql(MULTI) yields the rows a fetch at a time from a server-side cursor on
+    # PostgreSQL; closing the generator closes that cursor while the connection is still open.
+    chunks = compiler.execute_sql(MULTI, chunked_fetch=True, chunk_size=chunk_size)
+    converters = compiler.get_converters([select[0] for select in compiler.select[: compiler.col_count]])
+    written = 0
+    try:
+        for chunk in chunks:
+            rows = list(map(tuple, compiler.apply_converters(chunk, converters))) if converters else chunk
+            written += len(rows)
+            if written > cap:
+                check_row_cap(written, what=dataset.name)
+            writer.write_rows(rows)
+            progress.report(written)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    progress.report(written, force=True)
+    return written
+
+
+def _copy_rows(
+    conn: BaseDatabaseWrapper,
+    dataset: Dataset,
+    params: Mapping[str, Any],
+    writer_class: type[FormatWriter],
+    out: HashingFile,
+    progress: Progress,
+    *,
+    total: int,
+) -> int:
+    """Let PostgreSQL format the rows: COPY (<the filtered query>) TO STDOUT."""
+    sql, sql_params = dataset.rows_queryset(params, for_copy=True).query.get_compiler(connection=conn).as_sql()
+    statement = f"COPY ({sql}) TO STDOUT WITH ({writer_class.copy_options})"
+    block = bytearray()
+    lines = 0
+    block_size = 1 << 20
+    with conn.cursor() as cursor:
+        # psycopg 3 binds the parameters client-side, so Django's (sql, params) go in as they are.
+        with cursor.cursor.copy(statement, sql_params) as copy:
+            for data in copy:
+                block += data
+                if len(block) >= block_size:
+                    out.write(block)
+                    # Newlines inside quoted values make this an estimate; the exact count comes at the end.
+                    lines += block.count(b"\n")
+                    block.clear()
+                    progress.report(min(lines, total))
+        if block:
+            out.write(block)
+        rows = cursor.cursor.rowcount
+    check_row_cap(rows, what=dataset.name)
+    progress.report(rows, force=True)
+    return rows
+
+
+def write_snapshot(
+    conn: BaseDatabaseWrapper,
+    entries: list[tuple[Dataset, dict[str, Any]]],
+    format_name: str,
+    progress: Progress,
+    *,
+    totals: list[int],
+    job_id: int,
+    temp_files: list[Path],
+) -> WrittenFile:
+    """One zip: a file per dataset and manifest.json, every file read in the same transaction."""
+    writer_class = get_writer(format_name)
+    generated_at = timezone.now()
+    manifest_entries = []
+    written_files = []
+    for (dataset, params), total in zip(entries, totals, strict=True):
+        written = write_dataset(conn, dataset, params, format_name, progress, total=total)
+        temp_files.append(written.path)
+        progress.base += written.rows
+        arcname = f"{dataset.name}.{writer_class.extension}"
+        written_files.append((written, arcname))
+        manifest_entries.append(
+            {
+                "dataset": dataset.name,
+                "file": arcname,
+                "rows": written.rows,
+                "size": written.size,
+                "sha256": written.sha256,
+                "filters": params,
+                "columns": written.columns,
+            }
+        )
+    manifest = {
+        "job_id": job_id,
+        "generated_at": generated_at.isoformat(),
+        "format": format_name,
+        "consistency": (
+            "one REPEATABLE READ transaction" if conn.vendor == "postgresql" else f"one {conn.vendor} read transaction"
+        ),
+        "datasets": manifest_entries,
+    }
+    path = new_temp_path(".zip")
+    temp_files.append(path)  # the caller removes it, whatever happens
+    with open(path, "wb") as raw:
+        out = HashingFile(raw)
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:  # type: ignore[arg-type]
+            for written, arcname in written_files:
+                archive.write(written.path, arcname)
+            archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        raw.flush()
+    return WrittenFile(
+        path=path,
+        rows=sum(w.rows for w, _ in written_files),
+        size=out.size,
+        sha256=out.digest.hexdigest(),
+    )

@@ -1,0 +1,41 @@
+"""Errors of the export engine; the /system handler maps them to 400/404/409/410."""
+
+from __future__ import annotations
+
+from opsconsole.api.exceptions import Conflict, Gone, InvalidInput, NotFound, OpsConsoleError
+
+
+class ExportError(OpsConsoleError):
+    """Base of every export error."""
+
+
+class UnknownDataset(InvalidInput, ExportError):
+    default_detail = "Unknown dataset."
+
+
+class InvalidExportRequest(InvalidInput, ExportError):
+    default_detail = "Invalid export request."
+
+
+class ExportJobNotFound(NotFound, ExportError):
+    default_detail = "Export job not found."
+
+
+class IllegalTransition(Conflict, ExportError):
+    default_detail = "That status change is not allowed."
+
+
+class ExportNotReady(Conflict, ExportError):
+    default_detail = "The export has not completed."
+
+
+class ExportGone(Gone, ExportError):
+    default_detail = "The export file is no longer available."
+
+
+class ExportFailed(ExportError):
+    """Raised while writing: the job ends `failed` with this message (row cap, format limits)."""
+
+
+class ExportCancelled(ExportError):
+    """Raised while writing when the job was cancelled; the partial file is removed."""

@@ -1,0 +1,287 @@
+"""Format writers: one class per file format, one registry line each.
+
+Writers receive rows as tuples in the dataset's column order, a chunk at a time, and
+write to a binary stream; none keeps more than one chunk (Parquet: one row group) in
+memory. JSON columns arrive as the database's JSON text and are embedded as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any, BinaryIO, ClassVar
+
+from exports.exceptions import ExportFailed
+from exports.registry import Column, Kind
+
+Row = Sequence[Any]
+
+# --- CSV text, byte-identical to PostgreSQL's `COPY ... WITH (FORMAT csv)` ---------------
+# COPY quotes a value when it holds the delimiter, the quote, CR or LF, or is the empty
+# string (an unquoted empty field means NULL); `\.` alone in a one-column row is quoted too.
+_CSV_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def csv_field(text: str, *, single_column: bool = False) -> str:
+    if text == "" or _CSV_NEEDS_QUOTES.search(text) or (single_column and text == "\\."):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def pg_timestamptz_text(value: datetime) -> str:
+    """`timestamptz` as PostgreSQL prints it with DateStyle ISO and TimeZone UTC."""
+    value = value.astimezone(UTC)
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}".rstrip("0")
+    return text + "+00"
+
+
+def _bool_text(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _date_text(value: date) -> str:
+    return value.isoformat()
+
+
+_CSV_TEXT: dict[Kind, Callable[[Any], str]] = {
+    Kind.INT: str,
+    Kind.STR: str,
+    Kind.BOOL: _bool_text,
+    Kind.DATETIME: pg_timestamptz_text,
+    Kind.DATE: _date_text,
+    Kind.JSON: str,
+}
+
+
+class FormatWriter(ABC):
+    """Write rows of one dataset to a binary stream in one file format."""
+
+    name: ClassVar[str]
+    extension: ClassVar[str]
+    content_type: ClassVar[str]
+    # The most data rows a file of this format can hold (None: no limit).
+    max_rows: ClassVar[int | None] = None
+    # Options of a PostgreSQL `COPY ... TO STDOUT WITH (...)` producing exactly this format's rows.
+    copy_options: ClassVar[str | None] = None
+
+    def __init__(self, out: BinaryIO, columns: Sequence[Column]) -> None:
+        self.out = out
+        self.columns = list(columns)
+
+    def begin(self) -> None:  # noqa: B027 - optional hook
+        """Write what comes before the rows (a header)."""
+
+    @abstractmethod
+    def write_rows(self, rows: Sequence[Row]) -> None:
+        """Write one chunk of rows."""
+
+    def finish(self) -> None:  # noqa: B027 - optional hook
+        """Write what comes after the rows and flush."""
+
+
+class CsvWriter(FormatWriter):
+    """RFC 4180 CSV with a header row, NULL as an empty field, as PostgreSQL's COPY writes it."""
+
+    name = "csv"
+    extension = "csv"
+    content_type = "text/csv; charset=utf-8"
+    copy_options = "FORMAT csv"
+
+    def __init__(self, out: BinaryIO, columns: Sequence[Column]) -> None:
+        super().__init__(out, columns)
+        self._single = len(self.columns) == 1
+        self._formatters = [_CSV_TEXT[column.kind] for column in self.columns]  # type: ignore[index]
+
+    def begin(self) -> None:
+        header = ",".join(csv_field(c.name, single_column=self._single) for c in self.columns)
+        self.out.write((header + "\n").encode())
+
+    def write_rows(self, rows: Sequence[Row]) -> None:
+        formatters = self._formatters
+        single = self._single
+        lines = []
+        for row in rows:
+            lines.append(
+                ",".join(
+                    "" if value is None else csv_field(fmt(value), single_column=single)
+                    for fmt, value in zip(formatters, row, strict=True)
+                )
+            )
+        if lines:
+            self.out.write(("\n".join(lines) + "\n").encode())
+
+
+def _json_scalar(kind: Kind) -> Callable[[Any], str]:
+    if kind == Kind.JSON:
+
+        def embed(raw: Any) -> str:
+            # The database's JSON text is valid JSON; re-encode only if it spans lines (JSON Lines).
+            return json.dumps(json.loads(raw), ensure_ascii=False) if "\n" in raw or "\r" in raw else raw
+
+        return embed
+    if kind == Kind.DATETIME:
+        return lambda value: '"' + value.astimezone(UTC).isoformat() + '"'
+    if kind == Kind.DATE:
+        return lambda value: '"' + value.isoformat() + '"'
+    if kind == Kind.BOOL:
+        return _bool_text
+    if kind == Kind.INT:
+        return str
+    return lambda value: json.dumps(value, ensure_ascii=False)
+
+
+class _JsonObjects(FormatWriter):
+    def __init__(self, out: BinaryIO, columns: Sequence[Column]) -> None:
+        super().__init__(out, columns)
+        self._encoders = [(json.dumps(c.name) + ": ", _json_scalar(c.kind)) for c in self.columns]  # type: ignore[arg-type]
+
+    def objects(self, rows: Sequence[Row]) -> list[str]:
+        encoders = self._encoders
+        return [
+            "{"
+            + ", ".join(
+                key + ("null" if value is None else encode(value))
+                for (key, encode), value in zip(encoders, row, strict=True)
+            )
+            + "}"
+            for row in rows
+        ]
+
+
+class JsonLinesWriter(_JsonObjects):
+    """One JSON object per line (JSON Lines)."""
+
+    name = "jsonl"
+    extension = "jsonl"
+    content_type = "application/jsonl; charset=utf-8"
+
+    def write_rows(self, rows: Sequence[Row]) -> None:
+        if rows:
+            self.out.write(("\n".join(self.objects(rows)) + "\n").encode())
+
+
+class JsonWriter(_JsonObjects):
+    """One JSON array of objects, one object per line."""
+
+    name = "json"
+    extension = "json"
+    content_type = "application/json"
+
+    def begin(self) -> None:
+        self._first = True
+        self.out.write(b"[")
+
+    def write_rows(self, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        text = ",\n".join(self.objects(rows))
+        self.out.write((("\n" if self._first else ",\n") + text).encode())
+        self._first = False
+
+    def finish(self) -> None:
+        self.out.write(b"]\n" if self._first else b"\n]\n")
+
+
+class XlsxWriter(FormatWriter):
+    """An Excel workbook written with openpyxl's write-only mode (rows go to disk as they come)."""
+
+    name = "xlsx"
+    extension = "xlsx"
+    content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    max_rows = 1_048_576 - 1  # Excel's sheet limit, less the header row
+
+    def begin(self) -> None:
+        from openpyxl import Workbook
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        self._illegal = ILLEGAL_CHARACTERS_RE
+        self._book = Workbook(write_only=True)
+        self._sheet = self._book.create_sheet(title="export")
+        self._sheet.append([c.name for c in self.columns])
+        self._kinds = [c.kind for c in self.columns]
+
+    def _cell(self, kind: Kind | None, value: Any) -> Any:
+        if value is None:
+            return None
+        if kind == Kind.DATETIME:
+            # Excel has no time zones: cells hold UTC wall time.
+            return value.astimezone(UTC).replace(tzinfo=None)
+        if isinstance(value, str):
+            # Control characters other than tab/CR/LF are not allowed in the file format.
+            return self._illegal.sub("", value)
+        return value
+
+    def write_rows(self, rows: Sequence[Row]) -> None:
+        kinds = self._kinds
+        for row in rows:
+            self._sheet.append([self._cell(kind, value) for kind, value in zip(kinds, row, strict=True)])
+
+    def finish(self) -> None:
+        self._book.save(self.out)
+
+
+class ParquetWriter(FormatWriter):
+    """Apache Parquet written with pyarrow, one row group per PARQUET_ROW_GROUP rows."""
+
+    name = "parquet"
+    extension = "parquet"
+    content_type = "application/vnd.apache.parquet"
+
+    def begin(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from exports import conf
+
+        types = {
+            Kind.INT: pa.int64(),
+            Kind.STR: pa.string(),
+            Kind.BOOL: pa.bool_(),
+            Kind.DATETIME: pa.timestamp("us", tz="UTC"),
+            Kind.DATE: pa.date32(),
+            Kind.JSON: pa.string(),
+        }
+        self._pa = pa
+        self._schema = pa.schema(
+            [
+                pa.field(c.name, types[c.kind], metadata={"format": "json"} if c.kind == Kind.JSON else None)  # type: ignore[index]
+                for c in self.columns
+            ]
+        )
+        self._row_group = int(conf.get("PARQUET_ROW_GROUP"))
+        self._buffer: list[Row] = []
+        self._writer = pq.ParquetWriter(self.out, self._schema, compression="zstd")
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        columns = list(zip(*self._buffer, strict=True))
+        arrays = [self._pa.array(values, type=field.type) for values, field in zip(columns, self._schema, strict=True)]
+        self._writer.write_table(self._pa.Table.from_arrays(arrays, schema=self._schema))
+        self._buffer = []
+
+    def write_rows(self, rows: Sequence[Row]) -> None:
+        self._buffer.extend(rows)
+        if len(self._buffer) >= self._row_group:
+            self._flush()
+
+    def finish(self) -> None:
+        self._flush()
+        self._writer.close()
+
+
+FORMATS: dict[str, type[FormatWriter]] = {
+    writer.name: writer for writer in (CsvWriter, JsonLinesWriter, JsonWriter, XlsxWriter, ParquetWriter)
+}
+
+
+def get_writer(name: str) -> type[FormatWriter]:
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise ExportFailed(f"Unknown format {name!r}. Known: {', '.join(FORMATS)}.") from None

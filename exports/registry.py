@@ -1,0 +1,253 @@
+"""The dataset registry: every app registers what may be exported in its `datasets.py`.
+
+A dataset is a name, a queryset factory, the exported columns and a django-filter
+FilterSet. Filters are validated against the FilterSet when a job is created and stored
+as filters (never as primary-key lists), so a job reads the rows as they are when it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import django_filters
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db import models
+from django.db.models import F, QuerySet, TextField
+from django.db.models.functions import Cast
+from django.http import QueryDict
+
+from exports.exceptions import InvalidExportRequest, UnknownDataset
+
+
+class Kind(StrEnum):
+    """How a column's values are typed in the files (inferred from the model field)."""
+
+    INT = "int"
+    STR = "str"
+    BOOL = "bool"
+    DATETIME = "datetime"
+    DATE = "date"
+    JSON = "json"
+
+
+_KIND_BY_INTERNAL_TYPE = {
+    "AutoField": Kind.INT,
+    "BigAutoField": Kind.INT,
+    "SmallAutoField": Kind.INT,
+    "IntegerField": Kind.INT,
+    "BigIntegerField": Kind.INT,
+    "SmallIntegerField": Kind.INT,
+    "PositiveIntegerField": Kind.INT,
+    "PositiveBigIntegerField": Kind.INT,
+    "PositiveSmallIntegerField": Kind.INT,
+    "CharField": Kind.STR,
+    "TextField": Kind.STR,
+    "SlugField": Kind.STR,
+    "EmailField": Kind.STR,
+    "URLField": Kind.STR,
+    "BooleanField": Kind.BOOL,
+    "DateTimeField": Kind.DATETIME,
+    "DateField": Kind.DATE,
+    "JSONField": Kind.JSON,
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One exported column: its name in the file and the model field path it reads."""
+
+    name: str
+    source: str = ""
+    kind: Kind | None = None
+
+    @property
+    def path(self) -> str:
+        return self.source or self.name
+
+
+def _resolve_field(model: type[models.Model], path: str) -> models.Field:
+    parts = path.split("__")
+    for index, part in enumerate(parts):
+        try:
+            model_field = model._meta.get_field(part)
+        except FieldDoesNotExist as exc:
+            raise ImproperlyConfigured(f"{model.__name__} has no field {part!r} (column path {path!r})") from exc
+        if index < len(parts) - 1:
+            if not model_field.is_relation:
+                raise ImproperlyConfigured(f"{path!r}: {part!r} is not a relation")
+            model = model_field.related_model
+    return model_field
+
+
+def _field_kind(model_field: models.Field) -> Kind:
+    if model_field.is_relation and model_field.many_to_one:
+        return _field_kind(model_field.target_field)
+    internal = model_field.get_internal_type()
+    try:
+        return _KIND_BY_INTERNAL_TYPE[internal]
+    except KeyError as exc:
+        raise ImproperlyConfigured(f"column type {internal} is not exportable yet") from exc
+
+
+def filter_keys(filterset_class: type[django_filters.FilterSet]) -> set[str]:
+    """The data keys a FilterSet reads (range filters read `<name>_after`, `<name>_before`, ...)."""
+    keys: set[str] = set()
+    for name, flt in filterset_class.base_filters.items():
+        widget = getattr(flt.field_class, "widget", None)
+        suffixes = getattr(widget, "suffixes", None)
+        if suffixes:
+            keys.update(f"{name}_{suffix}" if suffix else name for suffix in suffixes)
+        else:
+            keys.add(name)
+    return keys
+
+
+def _canonical_value(value: Any) -> str | list[str]:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return [_canonical_value(item) for item in value]  # type: ignore[misc]
+    return str(value)
+
+
+@dataclass
+class Dataset:
+    """One exportable dataset."""
+
+    name: str
+    queryset: Callable[[], QuerySet]
+    columns: Sequence[Column | str]
+    filterset: type[django_filters.FilterSet]
+    description: str = ""
+    resolved: list[Column] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        model = self.queryset().model
+        for column in self.columns:
+            column = Column(column) if isinstance(column, str) else column
+            kind = column.kind or _field_kind(_resolve_field(model, column.path))
+            self.resolved.append(Column(column.name, column.path, kind))
+        names = [column.name for column in self.resolved]
+        if len(set(names)) != len(names):
+            raise ImproperlyConfigured(f"dataset {self.name}: duplicate column names")
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.resolved]
+
+    def filter_keys(self) -> set[str]:
+        return filter_keys(self.filterset)
+
+    def validate_filters(self, params: Any, *, field_name: str = "filter_params") -> dict[str, Any]:
+        """Check `params` against the FilterSet; return them in a canonical, storable form."""
+        if params is None:
+            params = {}
+        if not isinstance(params, Mapping):
+            raise InvalidExportRequest(
+                f"{field_name} must be an object.", fields={field_name: ["Expected an object of filters."]}
+            )
+        allowed = self.filter_keys()
+        errors: dict[str, list[str]] = {}
+        for key in sorted(set(params) - allowed):
+            errors[f"{field_name}.{key}"] = [
+                f"Unknown filter for {self.name}. Allowed: {', '.join(sorted(allowed)) or 'none'}."
+            ]
+        canonical = {key: _canonical_value(params[key]) for key in sorted(params) if key in allowed}
+        filterset = self.filterset(data=self._query_dict(canonical), queryset=self.queryset())
+        if not filterset.is_valid():
+            for name, messages in filterset.errors.items():
+                # A range filter reports under its name; name the keys the client actually sent.
+                sent = [key for key in canonical if key == name or key.startswith(f"{name}_")] or [name]
+                for key in sent:
+                    errors[f"{field_name}.{key}"] = [str(message) for message in messages]
+        if errors:
+            names = ", ".join(sorted(errors))
+            raise InvalidExportRequest(f"Invalid filters for {self.name}: {names}.", fields=errors)
+        return canonical
+
+    @staticmethod
+    def _query_dict(params: Mapping[str, Any]) -> QueryDict:
+        data = QueryDict(mutable=True)
+        for key, value in params.items():
+            if isinstance(value, list):
+                data.setlist(key, value)
+            else:
+                data[key] = value
+        return data
+
+    def filtered_queryset(self, params: Mapping[str, Any]) -> QuerySet:
+        """The rows the filters select, in primary-key order (stable output, keyset friendly)."""
+        filterset = self.filterset(data=self._query_dict(params), queryset=self.queryset())
+        if not filterset.is_valid():
+            raise InvalidExportRequest(f"Invalid filters for {self.name}.", fields=dict(filterset.errors))
+        return filterset.qs.order_by("pk")
+
+    def rows_queryset(self, params: Mapping[str, Any], *, for_copy: bool = False) -> QuerySet:
+        """`values_list` of the exported columns.
+
+        JSON columns are read as the database's own JSON text (no parse/dump round trip);
+        for COPY, booleans are cast to 'true'/'false' as the Python CSV writer prints them.
+        """
+        expressions: list[Any] = []
+        for column in self.resolved:
+            if column.kind == Kind.JSON or (for_copy and column.kind == Kind.BOOL):
+                expressions.append(Cast(F(column.path), TextField()))
+            else:
+                expressions.append(column.path)
+        return self.filtered_queryset(params).values_list(*expressions)
+
+    def describe(self) -> dict[str, Any]:
+        filters = []
+        for name, flt in self.filterset.base_filters.items():
+            widget = getattr(flt.field_class, "widget", None)
+            suffixes = getattr(widget, "suffixes", None)
+            entry: dict[str, Any] = {
+                "name": name,
+                "type": type(flt).__name__,
+                "keys": sorted(f"{name}_{s}" if s else name for s in suffixes) if suffixes else [name],
+            }
+            choices = flt.extra.get("choices")
+            if choices:
+                entry["choices"] = [value for value, _label in choices]
+            if flt.label:
+                entry["help"] = str(flt.label)
+            filters.append(entry)
+        return {
+            "name": self.name,
+            "description": self.description,
+            "columns": [{"name": c.name, "type": str(c.kind)} for c in self.resolved],
+            "filters": filters,
+        }
+
+
+_datasets: dict[str, Dataset] = {}
+
+
+def register(dataset: Dataset) -> Dataset:
+    """Add a dataset; called from each app's datasets.py at start-up."""
+    if dataset.name in _datasets and _datasets[dataset.name] is not dataset:
+        raise ImproperlyConfigured(f"dataset {dataset.name!r} is registered twice")
+    _datasets[dataset.name] = dataset
+    return dataset
+
+
+def get_dataset(name: str, *, field_name: str = "job_type") -> Dataset:
+    """The dataset called `name`, or a 400 listing the known ones."""
+    try:
+        return _datasets[name]
+    except (KeyError, TypeError):
+        known = ", ".join(dataset_names())
+        raise UnknownDataset(
+            f"Unknown dataset {name!r}. Known: {known}.", fields={field_name: [f"Unknown dataset. Known: {known}."]}
+        ) from None
+
+
+def dataset_names() -> list[str]:
+    return sorted(_datasets)
+
+
+def all_datasets() -> Iterable[Dataset]:
+    return [_datasets[name] for name in dataset_names()]

@@ -1,0 +1,391 @@
+"""Every write to export jobs: create, cancel, run, recover."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from exports import conf, engine
+from exports.exceptions import (
+    ExportCancelled,
+    ExportFailed,
+    IllegalTransition,
+    InvalidExportRequest,
+)
+from exports.formats import FORMATS, get_writer
+from exports.models import SNAPSHOT, ExportJob, JobStatus
+from exports.registry import Dataset, dataset_names, get_dataset
+from exports.selectors import export_job_find_active_duplicate
+
+logger = logging.getLogger(__name__)
+
+CANCELLABLE = (JobStatus.PENDING, JobStatus.RUNNING)
+
+
+def download_path(job_id: int) -> str:
+    """The API path that serves a job's file (what `storage_url` holds)."""
+    return f"/system/exports/{job_id}/download"
+
+
+def download_name(job: ExportJob) -> str:
+    """A file name that says what the file is: `notifications.outbox-42-20261126-084500.csv`."""
+    stamp = (job.created_at or timezone.now()).strftime("%Y%m%d-%H%M%S")
+    extension = "zip" if job.job_type == SNAPSHOT else get_writer(job.format).extension
+    return f"{job.job_type}-{job.pk}-{stamp}.{extension}"
+
+
+# --- create -----------------------------------------------------------------------------
+
+
+def export_request_validate(
+    *, job_type: Any, format: Any, filter_params: Any, datasets: Any
+) -> tuple[str, str, dict[str, Any], list[str]]:
+    """Check a request against the registries; return (job_type, format, filter_params, datasets) canonical."""
+    errors: dict[str, list[str]] = {}
+    if format not in FORMATS:
+        errors["format"] = [f"Unknown format {format!r}. Known: {', '.join(FORMATS)}."]
+    if not isinstance(job_type, str) or not job_type:
+        errors["job_type"] = ["A dataset name or 'snapshot' is required."]
+    if errors:
+        raise InvalidExportRequest(f"Invalid input: {', '.join(sorted(errors))}.", fields=errors)
+
+    if job_type != SNAPSHOT:
+        dataset = _dataset_or_error(job_type, field_name="job_type")
+        if datasets:
+            raise InvalidExportRequest(
+                "datasets is only for snapshots.",
+                fields={"datasets": ["Only a 'snapshot' job takes a datasets list; this job exports job_type."]},
+            )
+        return job_type, format, dataset.validate_filters(filter_params), []
+
+    if not isinstance(datasets, list) or not datasets or not all(isinstance(name, str) for name in datasets):
+        raise InvalidExportRequest(
+            "A snapshot needs datasets.",
+            fields={"datasets": [f"A non-empty list of dataset names. Known: {', '.join(dataset_names())}."]},
+        )
+    unknown = sorted({name for name in datasets if name not in dataset_names()})
+    if unknown:
+        raise InvalidExportRequest(
+            f"Unknown datasets: {', '.join(unknown)}.",
+            fields={"datasets": [f"Unknown: {', '.join(unknown)}. Known: {', '.join(dataset_names())}."]},
+        )
+    if len(set(datasets)) != len(datasets):
+        raise InvalidExportRequest("Duplicate datasets.", fields={"datasets": ["Each dataset may appear once."]})
+    filter_params = filter_params or {}
+    if not isinstance(filter_params, dict):
+        raise InvalidExportRequest(
+            "filter_params must be an object.",
+            fields={"filter_params": ["For a snapshot: an object of {dataset name: {filters}}."]},
+        )
+    stray = sorted(set(filter_params) - set(datasets))
+    if stray:
+        raise InvalidExportRequest(
+            f"filter_params names datasets not in the snapshot: {', '.join(stray)}.",
+            fields={f"filter_params.{name}": ["Not one of this snapshot's datasets."] for name in stray},
+        )
+    canonical: dict[str, Any] = {}
+    for name in sorted(filter_params):
+        canonical[name] = get_dataset(name).validate_filters(filter_params[name], field_name=f"filter_params.{name}")
+    return SNAPSHOT, format, canonical, list(datasets)
+
+
+def _dataset_or_error(name: str, *, field_name: str) -> Dataset:
+    return get_dataset(name, field_name=field_name)
+
+
+@transaction.atomic
+def export_job_create(
+    *,
+    job_type: Any,
+    format: Any = "csv",
+    filter_params: Any = None,
+    datasets: Any = None,
+    requested_by: str | None = None,
+    user: Any = None,
+) -> tuple[ExportJob, bool]:
+    """Validate and record a job, or return the identical pending/running one; `(job, created)`.
+
+    The worker is enqueued when the transaction commits.
+    """
+    job_type, format, filter_params, datasets = export_request_validate(
+        job_type=job_type, format=format, filter_params=filter_params, datasets=datasets
+    )
+    if requested_by is None and user is not None and getattr(user, "is_authenticated", False):
+        requested_by = user.get_username()
+    existing = export_job_find_active_duplicate(
+        job_type=job_type, format=format, filter_params=filter_params, datasets=datasets, requested_by=requested_by
+    )
+    if existing is not None:
+        return existing, False
+    job = ExportJob(
+        job_type=job_type,
+        format=format,
+        filter_params=filter_params,
+        datasets=datasets,
+        requested_by=requested_by,
+        requested_by_user=user if getattr(user, "is_authenticated", False) else None,
+        heartbeat_at=timezone.now(),
+    )
+    job.full_clean()
+    job.save()
+    _enqueue_on_commit(job.pk)
+    return job, True
+
+
+def _enqueue_on_commit(job_id: int) -> None:
+    from exports.tasks import run_export
+
+    transaction.on_commit(lambda: run_export.delay(job_id))
+
+
+# --- cancel -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def export_job_cancel(*, job: ExportJob) -> ExportJob:
+    """Cancel a pending or running job; a running worker stops at its next progress check."""
+    locked = ExportJob.objects.select_for_update().get(pk=job.pk)
+    if locked.status not in CANCELLABLE:
+        raise IllegalTransition(
+            f"Job {locked.pk} is {locked.status}; only pending or running jobs can be cancelled.",
+            fields={"status": [f"Cannot change {locked.status} to cancelled."]},
+        )
+    now = timezone.now()
+    locked.status = JobStatus.CANCELLED
+    locked.cancel_requested = True
+    locked.completed_at = now
+    locked.error_message = None
+    locked.save(update_fields=["status", "cancel_requested", "completed_at", "error_message", "updated_at"])
+    return locked
+
+
+def export_job_set_status(*, job: ExportJob, status: Any) -> ExportJob:
+    """The status endpoint: only `cancelled` may be asked for, and only from pending or running."""
+    if status not in JobStatus.values:
+        raise InvalidExportRequest(
+            "Unknown status.", fields={"status": [f"Unknown status {status!r}. Known: {', '.join(JobStatus.values)}."]}
+        )
+    if status != JobStatus.CANCELLED:
+        raise IllegalTransition(
+            f"Job {job.pk} cannot be set to {status}; clients may only cancel a job.",
+            fields={"status": [f"Cannot change {job.status} to {status}; only 'cancelled' may be requested."]},
+        )
+    return export_job_cancel(job=job)
+
+
+# --- run --------------------------------------------------------------------------------
+
+
+def _claim(job_id: int) -> bool:
+    now = timezone.now()
+    return bool(
+        ExportJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+            status=JobStatus.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            attempts=F("attempts") + 1,
+            rows_written=0,
+            error_message=None,
+            updated_at=now,
+        )
+    )
+
+
+def _progress_flush(job_id: int):
+    def flush(rows: int) -> bool:
+        now = timezone.now()
+        still_running = ExportJob.objects.filter(pk=job_id, status=JobStatus.RUNNING, cancel_requested=False).update(
+            rows_written=rows, heartbeat_at=now, updated_at=now
+        )
+        return bool(still_running)
+
+    return flush
+
+
+def _finish(job_id: int, status: str, *, now: Any = None, **fields: Any) -> bool:
+    now = now or timezone.now()
+    return bool(
+        ExportJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+            status=status, completed_at=now, updated_at=now, heartbeat_at=now, **fields
+        )
+    )
+
+
+def export_job_run(*, job_id: int, force_generic: bool = False) -> ExportJob | None:
+    """Write the job's file and store it; safe to call twice (only a pending job is claimed).
+
+    Expected failures (row cap, format limits, time limit) end the job `failed` with a
+    message; any other error does too and is re-raised for the worker's log. Temp and
+    partial files are removed whatever happens.
+    """
+    if not _claim(job_id):
+        logger.info("export %s is not pending; nothing to do", job_id)
+        return None
+    job = ExportJob.objects.get(pk=job_id)
+    progress = engine.Progress(job.pk, on_flush=_progress_flush(job.pk))
+    temp_files: list[Path] = []
+    stored_name = ""
+    try:
+        with engine.read_snapshot() as conn:
+            if job.job_type == SNAPSHOT:
+                entries = [(get_dataset(name), job.filter_params.get(name, {})) for name in job.datasets]
+                totals = [engine.count_rows(conn, dataset, params) for dataset, params in entries]
+                engine.check_row_cap(sum(totals), what=f"The snapshot of {', '.join(job.datasets)}")
+                _set_total(job.pk, sum(totals))
+                written = engine.write_snapshot(
+                    conn, entries, job.format, progress, totals=totals, job_id=job.pk, temp_files=temp_files
+                )
+            else:
+                dataset = get_dataset(job.job_type)
+                total = engine.count_rows(conn, dataset, job.filter_params)
+                engine.check_row_cap(total, what=dataset.name)
+                _set_total(job.pk, total)
+                written = engine.write_dataset(
+                    conn, dataset, job.filter_params, job.format, progress, total=total, force_generic=force_generic
+                )
+                temp_files.append(written.path)
+        progress.report(written.rows, force=True)
+        stored_name = _store(job, written.path)
+        completed_at = timezone.now()
+        done = _finish(
+            job.pk,
+            JobStatus.COMPLETED,
+            now=completed_at,
+            file=stored_name,
+            file_size=written.size,
+            sha256=written.sha256,
+            rows_written=written.rows,
+            total_rows=written.rows,
+            storage_url=download_path(job.pk),
+            expires_at=completed_at + timedelta(days=int(conf.get("EXPIRE_DAYS"))),
+        )
+        if not done:
+            # Cancelled between the last check and now: the stored file must not outlive the job.
+            raise ExportCancelled("The job was cancelled.")
+    except ExportCancelled:
+        _remove_stored(stored_name)
+        _finish(job.pk, JobStatus.CANCELLED, cancel_requested=True)
+        logger.info("export %s cancelled; partial file removed", job.pk)
+    except ExportFailed as exc:
+        _remove_stored(stored_name)
+        _finish(job.pk, JobStatus.FAILED, error_message=str(exc))
+        logger.warning("export %s failed: %s", job.pk, exc)
+    except SoftTimeLimitExceeded:
+        _remove_stored(stored_name)
+        limit = conf.get("SOFT_TIME_LIMIT")
+        _finish(job.pk, JobStatus.FAILED, error_message=f"The export took longer than its time limit of {limit} s.")
+        logger.warning("export %s hit its time limit", job.pk)
+    except Exception as exc:
+        _remove_stored(stored_name)
+        _finish(job.pk, JobStatus.FAILED, error_message=f"Internal error while exporting: {type(exc).__name__}: {exc}")
+        raise
+    finally:
+        for path in temp_files:
+            path.unlink(missing_ok=True)
+    return ExportJob.objects.get(pk=job.pk)
+
+
+def _set_total(job_id: int, total: int) -> None:
+    ExportJob.objects.filter(pk=job_id).update(total_rows=total, heartbeat_at=timezone.now())
+
+
+class _TempFile(File):
+    """A finished temp file: FileSystemStorage moves it into place instead of copying it."""
+
+    def temporary_file_path(self) -> str:
+        return self.name
+
+
+def _store(job: ExportJob, path: Path) -> str:
+    name = f"exports/{job.pk}/{download_name(job)}"
+    with open(path, "rb") as handle:
+        return default_storage.save(name, _TempFile(handle, name=str(path)))
+
+
+def _remove_stored(name: str) -> None:
+    if name:
+        default_storage.delete(name)
+
+
+# --- recover ----------------------------------------------------------------------------
+
+
+def export_jobs_recover_stale() -> dict[str, int]:
+    """Re-queue jobs whose worker died (or whose message was lost); fail them after MAX_ATTEMPTS.
+
+    Nothing is lost: a re-queued job starts again from the beginning with a new file.
+    """
+    stale_seconds = float(conf.get("STALE_SECONDS"))
+    max_attempts = int(conf.get("MAX_ATTEMPTS"))
+    cutoff = timezone.now() - timedelta(seconds=stale_seconds)
+    counts = {"requeued": 0, "failed": 0, "resent": 0}
+    with transaction.atomic():
+        stale = list(
+            ExportJob.objects.select_for_update(skip_locked=True)
+            .filter(status=JobStatus.RUNNING)
+            .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+        )
+        now = timezone.now()
+        for job in stale:
+            if job.attempts >= max_attempts:
+                job.status = JobStatus.FAILED
+                job.completed_at = now
+                job.error_message = (
+                    f"The worker stopped responding (no progress for {stale_seconds:.0f} s) "
+                    f"{job.attempts} times; giving up."
+                )
+                counts["failed"] += 1
+            else:
+                job.status = JobStatus.PENDING
+                job.started_at = None
+                job.rows_written = 0
+                job.error_message = None
+                counts["requeued"] += 1
+                _enqueue_on_commit(job.pk)
+            job.heartbeat_at = now
+            job.save(
+                update_fields=[
+                    "status",
+                    "completed_at",
+                    "error_message",
+                    "started_at",
+                    "rows_written",
+                    "heartbeat_at",
+                    "updated_at",
+                ]
+            )
+        lost = list(
+            ExportJob.objects.select_for_update(skip_locked=True)
+            .filter(status=JobStatus.PENDING)
+            .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+            .exclude(pk__in=[job.pk for job in stale])
+        )
+        for job in lost:
+            job.heartbeat_at = now
+            job.save(update_fields=["heartbeat_at", "updated_at"])
+            _enqueue_on_commit(job.pk)
+            counts["resent"] += 1
+    if any(counts.values()):
+        logger.warning("stale exports recovered: %s", counts)
+    return counts
+
+
+# --- delete -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def export_job_delete(*, job: ExportJob) -> None:
+    """Delete a job and its file (the file goes once the row is gone for good)."""
+    name = job.file
+    job.delete()
+    if name:
+        transaction.on_commit(lambda: default_storage.delete(name))

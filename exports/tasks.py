@@ -1,0 +1,26 @@
+"""Celery transport for exports: take an id, call a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from exports import conf, services
+
+
+@shared_task(
+    name="exports.tasks.run_export",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=conf.get("SOFT_TIME_LIMIT"),
+    time_limit=conf.get("TIME_LIMIT"),
+    ignore_result=True,
+)
+def run_export(job_id: int) -> None:
+    """Write one export job's file (a job that is not pending is left alone)."""
+    services.export_job_run(job_id=job_id)
+
+
+@shared_task(name="exports.tasks.recover_stale_jobs", acks_late=True, soft_time_limit=50, time_limit=60)
+def recover_stale_jobs() -> dict[str, int]:
+    """Beat, every 60 s: re-queue jobs left running by a dead worker, fail them after MAX_ATTEMPTS."""
+    return services.export_jobs_recover_stale()

@@ -1,0 +1,155 @@
+from datetime import datetime
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from exports import services
+from exports.admin_actions import changelist_filters_to_params
+from exports.models import ExportJob, JobStatus
+from exports.tests.factories import ExportJobFactory
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/exports/exportjob/"
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    sent = []
+    monkeypatch.setattr(services, "_enqueue_on_commit", sent.append)
+    return sent
+
+
+def messages_of(response):
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def test_the_job_list_shows_status_progress_size_and_a_download_link(admin_client):
+    done = ExportJobFactory(status=JobStatus.COMPLETED, file="exports/1/x.csv", file_size=2048, rows_written=4)
+    ExportJobFactory(status=JobStatus.RUNNING, rows_written=30, total_rows=120, requested_by="b")
+    html = admin_client.get(CHANGELIST).content.decode()
+    assert '<progress value="25" max="100"' in html
+    assert "2.0\xa0KB" in html
+    assert f'href="/system/exports/{done.pk}/download"' in html
+
+
+def test_the_add_form_starts_an_export_through_the_service(admin_client, enqueued):
+    response = admin_client.post(
+        f"{CHANGELIST}add/",
+        {"job_type": "notifications.outbox", "format": "parquet", "filter_params": '{"status": "sent"}'},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = ExportJob.objects.get()
+    assert (job.job_type, job.format, job.filter_params) == ("notifications.outbox", "parquet", {"status": "sent"})
+    assert job.requested_by == "admin" and job.requested_by_user.username == "admin"
+    assert enqueued == [job.pk]
+
+
+def test_the_add_form_starts_a_snapshot(admin_client, enqueued):
+    response = admin_client.post(
+        f"{CHANGELIST}add/",
+        {"job_type": "snapshot", "format": "csv", "datasets": ["admin.log", "maintenance.events"]},
+    )
+    assert response.status_code == 302
+    assert ExportJob.objects.get().datasets == ["admin.log", "maintenance.events"]
+
+
+@pytest.mark.parametrize(
+    ("filter_params", "message"),
+    [
+        ("{status: sent", "Not valid JSON"),
+        ('["sent"]', "Expected a JSON object"),
+        ('{"colour": "red"}', "Unknown filter"),
+        ('{"channel": "seven"}', "Enter a number"),
+    ],
+)
+def test_the_add_form_refuses_bad_filters_and_writes_nothing(admin_client, enqueued, filter_params, message):
+    response = admin_client.post(
+        f"{CHANGELIST}add/", {"job_type": "notifications.outbox", "format": "csv", "filter_params": filter_params}
+    )
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert ExportJob.objects.count() == 0 and enqueued == []
+
+
+def test_a_snapshot_without_datasets_is_refused_in_the_form(admin_client, enqueued):
+    response = admin_client.post(f"{CHANGELIST}add/", {"job_type": "snapshot", "format": "csv"})
+    assert response.status_code == 200
+    assert "A non-empty list of dataset names" in response.content.decode()
+    assert ExportJob.objects.count() == 0
+
+
+def test_a_job_is_read_only_in_the_admin(admin_client):
+    job = ExportJobFactory(status=JobStatus.FAILED, error_message="boom")
+    admin_client.post(f"{CHANGELIST}{job.pk}/change/", {"job_type": "admin.log", "status": "completed"})
+    job.refresh_from_db()
+    assert (job.job_type, job.status) == ("notifications.outbox", JobStatus.FAILED)
+
+
+def test_the_cancel_action_cancels_active_jobs_and_names_the_rest(admin_client):
+    pending = ExportJobFactory()
+    done = ExportJobFactory(status=JobStatus.COMPLETED, requested_by="x")
+    response = admin_client.post(
+        CHANGELIST, {"action": "cancel_jobs", "_selected_action": [pending.pk, done.pk]}, follow=True
+    )
+    pending.refresh_from_db()
+    done.refresh_from_db()
+    assert pending.status == JobStatus.CANCELLED and done.status == JobStatus.COMPLETED
+    assert any(f"#{done.pk} (completed)" in m for m in messages_of(response))
+
+
+def test_the_export_action_turns_the_changelist_filters_into_a_job(admin_client, enqueued):
+    shown = ExportJobFactory(status=JobStatus.FAILED)
+    response = admin_client.post(
+        f"{CHANGELIST}?status__exact=failed&format__exact=csv&o=-1",
+        {"action": "export_exports_jobs_csv", "_selected_action": [shown.pk]},
+        follow=True,
+    )
+    job = ExportJob.objects.exclude(pk=shown.pk).get()
+    assert job.job_type == "exports.jobs"
+    assert job.filter_params == {"format": "csv", "status": "failed"}  # filters, not the selected ids
+    assert any("Started" in m for m in messages_of(response))
+    assert enqueued == [job.pk]
+
+
+def test_the_export_action_refuses_a_search_it_cannot_express(admin_client, enqueued):
+    shown = ExportJobFactory()
+    response = admin_client.post(
+        f"{CHANGELIST}?q=outbox", {"action": "export_exports_jobs_csv", "_selected_action": [shown.pk]}, follow=True
+    )
+    assert ExportJob.objects.count() == 1
+    assert any("search cannot be exported" in m for m in messages_of(response))
+
+
+def test_changelist_date_filters_become_range_filters(settings):
+    params = changelist_filters_to_params(
+        {"created_at__year": "2026", "created_at__month": "2", "status__exact": "failed"},
+        dataset_name="exports.jobs",
+        date_fields={"created_at": "created"},
+    )
+    assert params["status"] == "failed"
+    assert datetime.fromisoformat(params["created_after"]) == datetime.fromisoformat("2026-02-01T00:00:00+00:00")
+    assert datetime.fromisoformat(params["created_before"]) == datetime.fromisoformat("2026-03-01T00:00:00+00:00")
+    ranged = changelist_filters_to_params(
+        {"created_at__gte": "2026-05-01", "created_at__lt": "2026-05-08"},
+        dataset_name="exports.jobs",
+        date_fields={"created_at": "created"},
+    )
+    assert ranged == {"created_after": "2026-05-01T00:00:00+00:00", "created_before": "2026-05-08T00:00:00+00:00"}
+
+
+def test_an_unmapped_changelist_filter_is_refused():
+    with pytest.raises(ValueError, match="requested_by_user__id__exact"):
+        changelist_filters_to_params({"requested_by_user__id__exact": "3"}, dataset_name="exports.jobs")
+
+
+def test_deleting_a_job_in_the_admin_deletes_its_file(admin_client, django_capture_on_commit_callbacks):
+    job = ExportJobFactory(status=JobStatus.COMPLETED)
+    name = default_storage.save(f"exports/{job.pk}/f.csv", ContentFile(b"x"))
+    ExportJob.objects.filter(pk=job.pk).update(file=name)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(f"{CHANGELIST}{job.pk}/delete/", {"post": "yes"})
+    assert not ExportJob.objects.filter(pk=job.pk).exists()
+    assert not default_storage.exists(name)

@@ -1,0 +1,286 @@
+import hashlib
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from exports import engine, formats, services
+from exports.exceptions import IllegalTransition, InvalidExportRequest, UnknownDataset
+from exports.models import ExportJob, JobStatus
+from exports.tests.conftest import files_under
+from exports.tests.factories import ExportJobFactory, OutboxFactory
+
+
+@pytest.fixture
+def no_enqueue(monkeypatch):
+    sent = []
+    monkeypatch.setattr(services, "_enqueue_on_commit", sent.append)
+    return sent
+
+
+# --- create ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_creating_a_job_enqueues_the_worker_after_commit(django_capture_on_commit_callbacks, monkeypatch):
+    from exports import tasks
+
+    delayed = []
+    monkeypatch.setattr(tasks.run_export, "delay", delayed.append)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        job, created = services.export_job_create(job_type="notifications.outbox", format="jsonl")
+    assert created and job.status == JobStatus.PENDING
+    assert delayed == []  # nothing is sent before the row is committed
+    for callback in callbacks:
+        callback()
+    assert delayed == [job.pk]
+
+
+@pytest.mark.django_db
+def test_an_identical_active_job_is_returned_instead_of_a_duplicate(no_enqueue):
+    first, created = services.export_job_create(
+        job_type="notifications.outbox", filter_params={"status": "sent"}, requested_by="ana"
+    )
+    again, created_again = services.export_job_create(
+        job_type="notifications.outbox", filter_params={"status": "sent"}, requested_by="ana"
+    )
+    assert created and not created_again
+    assert again.pk == first.pk
+    other, created_other = services.export_job_create(
+        job_type="notifications.outbox", filter_params={"status": "failed"}, requested_by="ana"
+    )
+    assert created_other and other.pk != first.pk
+    assert ExportJob.objects.count() == 2
+    assert len(no_enqueue) == 2
+
+
+@pytest.mark.django_db
+def test_a_finished_job_does_not_block_asking_again(no_enqueue):
+    done = ExportJobFactory(status=JobStatus.COMPLETED, requested_by="ana")
+    job, created = services.export_job_create(job_type=done.job_type, requested_by="ana")
+    assert created and job.pk != done.pk
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("request_body", "field"),
+    [
+        ({"job_type": "notifications.nope"}, "job_type"),
+        ({"job_type": "notifications.outbox", "format": "pdf"}, "format"),
+        ({"job_type": "notifications.outbox", "filter_params": {"colour": "red"}}, "filter_params.colour"),
+        (
+            {"job_type": "notifications.outbox", "filter_params": {"created_after": "yesterday"}},
+            "filter_params.created_after",
+        ),
+        ({"job_type": "notifications.outbox", "datasets": ["notifications.channels"]}, "datasets"),
+        ({"job_type": "snapshot"}, "datasets"),
+        ({"job_type": "snapshot", "datasets": ["notifications.outbox", "nope"]}, "datasets"),
+        (
+            {"job_type": "snapshot", "datasets": ["notifications.outbox"], "filter_params": {"admin.log": {}}},
+            "filter_params.admin.log",
+        ),
+        (
+            {
+                "job_type": "snapshot",
+                "datasets": ["notifications.outbox"],
+                "filter_params": {"notifications.outbox": {"x": 1}},
+            },
+            "filter_params.notifications.outbox.x",
+        ),
+    ],
+)
+def test_bad_requests_name_the_field_and_write_nothing(request_body, field, no_enqueue):
+    with pytest.raises((InvalidExportRequest, UnknownDataset)) as caught:
+        services.export_job_create(**request_body)
+    assert field in caught.value.fields
+    assert ExportJob.objects.count() == 0
+    assert no_enqueue == []
+
+
+# --- run ------------------------------------------------------------------------------
+
+
+pytest_transactional = pytest.mark.django_db(transaction=True)
+
+
+@pytest_transactional
+def test_a_completed_job_records_size_checksum_expiry_and_the_download_url(no_enqueue, settings):
+    settings.EXPORTS = {**settings.EXPORTS, "EXPIRE_DAYS": 3}
+    OutboxFactory.create_batch(5)
+    job, _ = services.export_job_create(job_type="notifications.outbox")
+    job = services.export_job_run(job_id=job.pk)
+    assert job.status == JobStatus.COMPLETED
+    with default_storage.open(job.file, "rb") as handle:
+        data = handle.read()
+    assert job.file_size == len(data)
+    assert job.sha256 == hashlib.sha256(data).hexdigest()
+    assert job.rows_written == job.total_rows == 5
+    assert job.storage_url == f"/system/exports/{job.pk}/download"
+    assert job.expires_at == job.completed_at + timedelta(days=3)
+    assert job.file.startswith(f"exports/{job.pk}/notifications.outbox-{job.pk}-") and job.file.endswith(".csv")
+    assert job.attempts == 1 and job.started_at is not None
+
+
+@pytest_transactional
+def test_running_a_job_twice_does_nothing_the_second_time(no_enqueue, export_storage):
+    OutboxFactory.create_batch(2)
+    job, _ = services.export_job_create(job_type="notifications.outbox")
+    first = services.export_job_run(job_id=job.pk)
+    assert services.export_job_run(job_id=job.pk) is None
+    again = ExportJob.objects.get(pk=job.pk)
+    assert (again.status, again.file, again.sha256, again.attempts) == (
+        first.status,
+        first.file,
+        first.sha256,
+        1,
+    )
+    assert len(files_under(export_storage["media"])) == 1
+
+
+@pytest_transactional
+def test_cancelling_mid_run_stops_the_worker_and_leaves_no_file(no_enqueue, settings, export_storage, monkeypatch):
+    settings.EXPORTS = {**settings.EXPORTS, "CHUNK_SIZE": 2, "PROGRESS_INTERVAL": 0}
+    OutboxFactory.create_batch(10)
+    job, _ = services.export_job_create(job_type="notifications.outbox", format="jsonl")
+    report = engine.Progress.report
+    chunks = []
+
+    def report_then_cancel(self, rows, *, force=False):
+        chunks.append(rows)
+        if len(chunks) == 2:
+            services.export_job_cancel(job=ExportJob.objects.get(pk=job.pk))
+        return report(self, rows, force=force)
+
+    monkeypatch.setattr(engine.Progress, "report", report_then_cancel)
+    services.export_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    assert chunks == [2, 4]  # stopped at the first check after the cancel
+    assert job.file == ""
+    assert files_under(export_storage["media"]) == []
+    assert files_under(export_storage["temp"]) == []
+
+
+@pytest_transactional
+def test_a_failure_records_the_error_and_leaves_no_file(no_enqueue, export_storage, monkeypatch):
+    OutboxFactory.create_batch(3)
+    job, _ = services.export_job_create(job_type="notifications.outbox", format="json")
+
+    def broken(self, rows):
+        self.out.write(b"half a row")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(formats.JsonWriter, "write_rows", broken)
+    with pytest.raises(OSError, match="disk full"):
+        services.export_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error_message == "Internal error while exporting: OSError: disk full"
+    assert job.completed_at is not None and job.file == ""
+    assert files_under(export_storage["media"]) == []
+    assert files_under(export_storage["temp"]) == []
+
+
+@pytest_transactional
+def test_more_rows_than_the_row_cap_fail_the_job_instead_of_truncating(no_enqueue, settings, export_storage):
+    settings.EXPORTS = {**settings.EXPORTS, "ROW_CAP": 4}
+    OutboxFactory.create_batch(5)
+    job, _ = services.export_job_create(job_type="notifications.outbox")
+    job = services.export_job_run(job_id=job.pk)
+    assert job.status == JobStatus.FAILED
+    assert "selects 5 rows, more than the row cap of 4" in job.error_message
+    assert files_under(export_storage["media"]) == []
+    job_ok, _ = services.export_job_create(
+        job_type="notifications.outbox", filter_params={"status": "sent"}, requested_by="b"
+    )
+    OutboxFactory.create_batch(1, status="failed")
+    assert services.export_job_run(job_id=job_ok.pk).status == JobStatus.FAILED  # still 5 sent rows
+
+
+@pytest_transactional
+def test_the_row_cap_holds_while_writing_too(no_enqueue, settings, monkeypatch):
+    settings.EXPORTS = {**settings.EXPORTS, "ROW_CAP": 3, "CHUNK_SIZE": 2, "USE_COPY": False}
+    OutboxFactory.create_batch(5)
+    monkeypatch.setattr(engine, "count_rows", lambda *args: 1)  # an estimate that is wrong
+    job, _ = services.export_job_create(job_type="notifications.outbox")
+    job = services.export_job_run(job_id=job.pk)
+    assert job.status == JobStatus.FAILED
+    assert "row cap of 3" in job.error_message
+
+
+@pytest_transactional
+def test_an_xlsx_export_larger_than_a_sheet_fails_with_a_clear_message(no_enqueue, monkeypatch):
+    monkeypatch.setattr(formats.XlsxWriter, "max_rows", 2)
+    OutboxFactory.create_batch(3)
+    job, _ = services.export_job_create(job_type="notifications.outbox", format="xlsx")
+    job = services.export_job_run(job_id=job.pk)
+    assert job.status == JobStatus.FAILED
+    assert "a xlsx file holds at most 2" in job.error_message
+
+
+# --- cancel ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_pending_job_is_cancelled_at_once():
+    job = services.export_job_cancel(job=ExportJobFactory())
+    assert job.status == JobStatus.CANCELLED and job.cancel_requested and job.completed_at
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED])
+def test_a_finished_job_cannot_be_cancelled(status):
+    job = ExportJobFactory(status=status)
+    with pytest.raises(IllegalTransition):
+        services.export_job_cancel(job=job)
+    job.refresh_from_db()
+    assert job.status == status
+
+
+@pytest.mark.django_db
+def test_clients_may_only_ask_for_cancelled():
+    job = ExportJobFactory(status=JobStatus.RUNNING)
+    with pytest.raises(IllegalTransition):
+        services.export_job_set_status(job=job, status="completed")
+    with pytest.raises(InvalidExportRequest):
+        services.export_job_set_status(job=job, status="done")
+    assert services.export_job_set_status(job=job, status="cancelled").status == JobStatus.CANCELLED
+
+
+# --- recover --------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_running_job_whose_worker_died_is_requeued(no_enqueue, settings):
+    settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 60, "MAX_ATTEMPTS": 3}
+    long_ago = timezone.now() - timedelta(minutes=5)
+    dead = ExportJobFactory(status=JobStatus.RUNNING, attempts=1, heartbeat_at=long_ago, rows_written=7)
+    alive = ExportJobFactory(status=JobStatus.RUNNING, attempts=1, heartbeat_at=timezone.now(), requested_by="b")
+    counts = services.export_jobs_recover_stale()
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert counts == {"requeued": 1, "failed": 0, "resent": 0}
+    assert dead.status == JobStatus.PENDING and dead.rows_written == 0
+    assert alive.status == JobStatus.RUNNING
+    assert no_enqueue == [dead.pk]
+
+
+@pytest.mark.django_db
+def test_a_job_whose_worker_keeps_dying_is_failed_with_a_reason(no_enqueue, settings):
+    settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 60, "MAX_ATTEMPTS": 2}
+    job = ExportJobFactory(status=JobStatus.RUNNING, attempts=2, heartbeat_at=timezone.now() - timedelta(hours=1))
+    services.export_jobs_recover_stale()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "stopped responding" in job.error_message and "2 times" in job.error_message
+    assert no_enqueue == []
+
+
+@pytest.mark.django_db
+def test_a_pending_job_whose_message_was_lost_is_sent_again(no_enqueue, settings):
+    settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 60}
+    job = ExportJobFactory(heartbeat_at=timezone.now() - timedelta(minutes=10))
+    ExportJobFactory(heartbeat_at=timezone.now(), requested_by="fresh")
+    assert services.export_jobs_recover_stale() == {"requeued": 0, "failed": 0, "resent": 1}
+    assert no_enqueue == [job.pk]

@@ -1,0 +1,123 @@
+"""Notification tables that may be exported (exports' dataset registry)."""
+
+import django_filters
+
+from exports.registry import Column, Dataset, register
+from notifications.models import (
+    AttemptOutcome,
+    ChannelType,
+    NotificationAttempt,
+    NotificationChannel,
+    NotificationOutbox,
+    NotificationStatus,
+)
+
+
+class ChannelExportFilter(django_filters.FilterSet):
+    channel_type = django_filters.ChoiceFilter(choices=ChannelType.choices)
+    active = django_filters.BooleanFilter()
+    paused = django_filters.BooleanFilter()
+    name = django_filters.CharFilter(lookup_expr="icontains", label="Name contains")
+    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+
+    class Meta:
+        model = NotificationChannel
+        fields: list[str] = []
+
+
+class OutboxExportFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=NotificationStatus.choices, distinct=False)
+    channel = django_filters.NumberFilter(field_name="channel_id", label="Channel id")
+    channel_type = django_filters.ChoiceFilter(field_name="channel__channel_type", choices=ChannelType.choices)
+    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+    sent = django_filters.IsoDateTimeFromToRangeFilter(field_name="sent_at")
+
+    class Meta:
+        model = NotificationOutbox
+        fields: list[str] = []
+
+
+class AttemptExportFilter(django_filters.FilterSet):
+    outcome = django_filters.ChoiceFilter(choices=AttemptOutcome.choices)
+    outbox = django_filters.NumberFilter(field_name="outbox_id", label="Notification id")
+    http_status = django_filters.NumberFilter()
+    started = django_filters.IsoDateTimeFromToRangeFilter(field_name="started_at")
+
+    class Meta:
+        model = NotificationAttempt
+        fields: list[str] = []
+
+
+register(
+    Dataset(
+        name="notifications.channels",
+        description="Notification channels (the webhook signing secret is never exported).",
+        queryset=NotificationChannel.objects.all,
+        # `secret` is deliberately absent: an export file must not carry signing keys.
+        columns=[
+            "id",
+            "created_at",
+            "updated_at",
+            "name",
+            "channel_type",
+            "target",
+            "active",
+            "description",
+            "config",
+            "max_attempts",
+            "rate_limit_per_minute",
+            "consecutive_failures",
+            "last_success_at",
+            "last_failure_at",
+            "last_error",
+            "paused",
+            "disabled_reason",
+        ],
+        filterset=ChannelExportFilter,
+    )
+)
+
+register(
+    Dataset(
+        name="notifications.outbox",
+        description="Notifications and their delivery state.",
+        queryset=NotificationOutbox.objects.all,
+        columns=[
+            "id",
+            "created_at",
+            "updated_at",
+            Column("channel_id"),
+            "subject",
+            "body",
+            "payload",
+            "status",
+            "last_error",
+            "attempts",
+            "next_attempt_at",
+            "sent_at",
+            "message_id",
+            "idempotency_key",
+        ],
+        filterset=OutboxExportFilter,
+    )
+)
+
+register(
+    Dataset(
+        name="notifications.attempts",
+        description="Every delivery attempt: the audit log.",
+        queryset=NotificationAttempt.objects.all,
+        columns=[
+            "id",
+            Column("outbox_id"),
+            "number",
+            "started_at",
+            "duration_ms",
+            "outcome",
+            "http_status",
+            "error",
+            "response_excerpt",
+        ],
+        filterset=AttemptExportFilter,
+    )
+)
