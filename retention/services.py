@@ -130,7 +130,7 @@ def _refuse_unless_normal() -> None:
         raise MaintenanceModeActive(current_mode())
 
 
-def _skip_reason(policy: DataRetentionPolicy | None) -> str:
+def skip_reason(policy: DataRetentionPolicy | None) -> str:
     if policy is None:
         return "no retention policy"
     if not policy.enabled:
@@ -161,7 +161,7 @@ def _targets(categories: Iterable[str] | None) -> tuple[list[Target], list[Skipp
             skipped.append(Skipped(name, "category no longer registered"))
             continue
         policy = policies.get(name)
-        reason = _skip_reason(policy)
+        reason = skip_reason(policy)
         if reason:
             skipped.append(Skipped(name, reason))
         else:
@@ -316,7 +316,7 @@ def _execute_run(
     result: PurgeResult,
 ) -> None:
     policy = DataRetentionPolicy.objects.filter(category=run.category).first()
-    reason = "category no longer registered" if run.category not in registry else _skip_reason(policy)
+    reason = "category no longer registered" if run.category not in registry else skip_reason(policy)
     if reason:
         # Policies can change between queueing and running; a legal hold always wins.
         _mark([run], status=PurgeStatus.REFUSED, error=f"Not purged: {reason}.")
