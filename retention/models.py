@@ -36,6 +36,7 @@ class PurgeTrigger(models.TextChoices):
 
 
 class PurgeStatus(models.TextChoices):
+    QUEUED = "queued", "Queued for a worker"
     RUNNING = "running", "Running"
     COMPLETED = "completed", "Completed"
     PARTIAL = "partial", "Stopped at the time budget"
@@ -67,3 +68,23 @@ class PurgeRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} {'dry run' if self.dry_run else 'purge'} [{self.status}]"
+
+
+class PurgeLock(models.Model):
+    """The lock row that lets one purge run at a time where advisory locks do not exist (SQLite).
+
+    A holder refreshes `expires_at` after every batch; a row past `expires_at` was left by
+    a crashed purge and may be taken over, so a crash never blocks purging for good.
+    """
+
+    name = models.CharField(max_length=64, primary_key=True)
+    token = models.CharField(max_length=64, help_text="Random token of the holder; only it may refresh or release.")
+    holder = models.CharField(max_length=255, blank=True, help_text="host:pid of the purging process.")
+    acquired_at = models.DateTimeField()
+    expires_at = models.DateTimeField(help_text="Taken over by another purge after this time.")
+
+    class Meta:
+        db_table = "purge_locks"
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder} until {self.expires_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,69 @@
+"""Reads of retention policies, categories and purge history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from retention.models import DataRetentionPolicy, PurgeRun
+from retention.registry import RetentionCategory, registry
+
+
+@dataclass(frozen=True)
+class CategoryStatus:
+    """A registered category with the policy in force (or its default) and the rows due now."""
+
+    category: RetentionCategory
+    policy: DataRetentionPolicy | None
+    days_to_keep: int
+    cutoff: datetime
+    rows_due: int
+
+    @property
+    def purgeable(self) -> bool:
+        return self.policy is not None and self.policy.enabled and not self.policy.legal_hold
+
+
+def policy_list() -> QuerySet[DataRetentionPolicy]:
+    """Every policy, by category."""
+    return DataRetentionPolicy.objects.order_by("category")
+
+
+def policy_get(*, category: str) -> DataRetentionPolicy | None:
+    """The policy of `category`, or None."""
+    return DataRetentionPolicy.objects.filter(category=category).first()
+
+
+def category_rows_due(*, category: RetentionCategory, days_to_keep: int, now: datetime | None = None) -> int:
+    """How many rows of `category` are older than now - days_to_keep (and meet its conditions)."""
+    cutoff = category.cutoff(days_to_keep, now=now or timezone.now())
+    return category.expired(cutoff).count()
+
+
+def category_status_list(*, now: datetime | None = None) -> list[CategoryStatus]:
+    """Every registered category with rows due now under its policy, or under its default period."""
+    now = now or timezone.now()
+    policies = {policy.category: policy for policy in DataRetentionPolicy.objects.all()}
+    statuses = []
+    for category in registry.all():
+        policy = policies.get(category.name)
+        days = policy.days_to_keep if policy else category.default_days_to_keep
+        cutoff = category.cutoff(days, now=now)
+        statuses.append(
+            CategoryStatus(
+                category=category,
+                policy=policy,
+                days_to_keep=days,
+                cutoff=cutoff,
+                rows_due=category.expired(cutoff).count(),
+            )
+        )
+    return statuses
+
+
+def purge_run_list() -> QuerySet[PurgeRun]:
+    """The purge history, newest first."""
+    return PurgeRun.objects.select_related("actor").order_by("-started_at", "-id")

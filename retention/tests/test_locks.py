@@ -1,0 +1,83 @@
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from maintenance.models import MaintenanceEvent
+from opsconsole.testing import require_postgres
+from retention.exceptions import PurgeLocked
+from retention.locks import ADVISORY_LOCK_KEY, purge_lock
+from retention.models import PurgeRun
+from retention.registry import registry
+from retention.services import purge_now
+from retention.tests.factories import MaintenanceEventFactory, PolicyFactory
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_purges_started_together_on_postgres_do_not_both_run(monkeypatch):
+    require_postgres()
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    for _ in range(4):
+        MaintenanceEventFactory(at=timezone.now() - timedelta(days=60))
+    category = registry.get("maintenance.events")
+    in_first_batch = threading.Event()
+    release_first = threading.Event()
+
+    def hold_in_first_batch(batch, *, using):
+        in_first_batch.set()
+        assert release_first.wait(20), "the test never released the first purge"
+
+    monkeypatch.setattr(category, "before_delete_batch", hold_in_first_batch)
+    outcome = {}
+
+    def first_purge():
+        try:
+            outcome["first"] = purge_now(categories=["maintenance.events"], trigger="command")
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=first_purge)
+    first.start()
+    try:
+        assert in_first_batch.wait(20), "the first purge never reached a batch"
+        with pytest.raises(PurgeLocked, match="another purge is running"):
+            purge_now(categories=["maintenance.events"], trigger="api")
+    finally:
+        release_first.set()
+        first.join(30)
+
+    assert outcome["first"].runs[0].deleted == 4
+    assert sorted(PurgeRun.objects.values_list("trigger", "status")) == [("api", "refused"), ("command", "completed")]
+    assert MaintenanceEvent.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_advisory_lock_is_free_again_after_a_purge():
+    require_postgres()
+    with purge_lock():
+        pass
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+        assert cursor.fetchone()[0] is True
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_session_holding_the_advisory_lock_refuses_a_purge():
+    require_postgres()
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    MaintenanceEventFactory(at=timezone.now() - timedelta(days=60))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [ADVISORY_LOCK_KEY])
+    try:
+        with pytest.raises(PurgeLocked, match="pid"):
+            purge_now(categories=["maintenance.events"], trigger="command")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
+    assert MaintenanceEvent.objects.count() == 1

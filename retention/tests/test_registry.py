@@ -1,0 +1,61 @@
+import pytest
+
+from retention.exceptions import UnknownCategory
+from retention.registry import CategoryRegistry, RetentionCategory, registry
+
+
+def test_every_app_registers_its_categories_at_start_up():
+    assert registry.names() == [
+        "admin.log",
+        "exports.jobs",
+        "maintenance.events",
+        "notifications.attempts",
+        "notifications.outbox",
+        "retention.purge_runs",
+    ]
+
+
+def test_each_category_names_its_model_and_date_column():
+    outbox = registry.get("notifications.outbox")
+    assert (outbox.table, outbox.date_field) == ("notification_outbox", "created_at")
+    assert registry.get("admin.log").table == "django_admin_log"
+    assert registry.get("maintenance.events").date_field == "at"
+
+
+def test_an_unknown_category_is_an_error_listing_the_known_ones():
+    with pytest.raises(UnknownCategory) as excinfo:
+        registry.get("notifications.outbx")
+    assert excinfo.value.status_code == 400
+    assert "notifications.outbox" in excinfo.value.detail
+    assert excinfo.value.fields["category"]
+
+
+def test_two_classes_cannot_register_the_same_name():
+    local = CategoryRegistry()
+
+    class First(RetentionCategory):
+        name = "x.rows"
+        date_field = "created_at"
+
+        def get_model(self):
+            raise NotImplementedError
+
+    class Second(First):
+        pass
+
+    local.register(First)
+    with pytest.raises(ValueError, match="already registered"):
+        local.register(Second)
+
+
+def test_a_default_period_outside_the_policy_range_is_refused():
+    class TooLong(RetentionCategory):
+        name = "x.forever"
+        date_field = "created_at"
+        default_days_to_keep = 40000
+
+        def get_model(self):
+            raise NotImplementedError
+
+    with pytest.raises(ValueError, match="1..36500"):
+        CategoryRegistry().register(TooLong)

@@ -1,0 +1,339 @@
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from exports.models import ExportJob
+from maintenance.models import MaintenanceEvent
+from maintenance.services import maintenance_set_mode
+from notifications.models import NotificationAttempt, NotificationOutbox
+from retention.exceptions import InvalidInput, MaintenanceModeActive, PurgeLocked, UnknownCategory
+from retention.locks import RowLock
+from retention.models import DataRetentionPolicy, PurgeLock, PurgeRun
+from retention.services import policy_upsert, purge_enqueue, purge_execute, purge_now, purge_preview
+from retention.tests.conftest import CUTOFF
+from retention.tests.factories import (
+    AttemptFactory,
+    ExportJobFactory,
+    LogEntryFactory,
+    MaintenanceEventFactory,
+    OutboxFactory,
+    PolicyFactory,
+    PurgeRunFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+SECOND = timedelta(seconds=1)
+
+
+def events_around_the_cutoff():
+    """Two expired events (one a second before the cutoff), one at the cutoff, one after."""
+    old = MaintenanceEventFactory(at=CUTOFF - timedelta(days=3))
+    just_old = MaintenanceEventFactory(at=CUTOFF - SECOND)
+    at_cutoff = MaintenanceEventFactory(at=CUTOFF)
+    young = MaintenanceEventFactory(at=CUTOFF + SECOND)
+    return old, just_old, at_cutoff, young
+
+
+def test_dry_run_counts_exactly_the_expired_rows_and_deletes_nothing(frozen):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    events_around_the_cutoff()
+
+    result = purge_preview(categories=["maintenance.events"])
+
+    (run,) = result.runs
+    assert (run.dry_run, run.status, run.matched, run.deleted) == (True, "completed", 2, 0)
+    assert run.cutoff == CUTOFF
+    assert MaintenanceEvent.objects.count() == 4
+    assert DataRetentionPolicy.objects.get().last_purged_at is None
+
+
+def test_purge_deletes_rows_older_than_the_cutoff_to_the_second_and_keeps_the_rest(frozen):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    _old, _just_old, at_cutoff, young = events_around_the_cutoff()
+
+    result = purge_now(categories=["maintenance.events"], trigger="command")
+
+    assert set(MaintenanceEvent.objects.values_list("pk", flat=True)) == {at_cutoff.pk, young.pk}
+    (run,) = result.runs
+    assert (run.status, run.matched, run.deleted, run.cutoff) == ("completed", 2, 2, CUTOFF)
+    assert run.finished_at == frozen
+    assert DataRetentionPolicy.objects.get().last_purged_at == frozen
+
+
+def test_purge_crosses_many_small_batches_and_leaves_interleaved_young_rows(frozen):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    kept = []
+    for index in range(12):
+        MaintenanceEventFactory(at=CUTOFF - timedelta(hours=index + 1))
+        if index % 3 == 0:
+            kept.append(MaintenanceEventFactory(at=CUTOFF + timedelta(hours=index)).pk)
+
+    result = purge_now(categories=["maintenance.events"], trigger="command", batch_size=5)
+
+    assert sorted(MaintenanceEvent.objects.values_list("pk", flat=True)) == sorted(kept)
+    assert result.runs[0].deleted == 12
+
+
+def test_purge_never_loads_rows_and_deletes_each_batch_in_one_statement(frozen):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    for _ in range(6):
+        MaintenanceEventFactory(at=CUTOFF - SECOND)
+
+    with CaptureQueriesContext(connection) as ctx:
+        purge_now(categories=["maintenance.events"], trigger="command", batch_size=3)
+
+    sql = [q["sql"] for q in ctx.captured_queries]
+    deletes = [s for s in sql if s.startswith('DELETE FROM "maintenance_events"')]
+    assert len(deletes) == 2
+    # Nothing ever selects the events' columns: only counts and the batch-ending id.
+    assert not [s for s in sql if s.startswith('SELECT "maintenance_events"."id", "maintenance_events"."from_mode"')]
+
+
+def test_outbox_purge_keeps_pending_and_sending_rows_however_old(frozen):
+    PolicyFactory(category="notifications.outbox", days_to_keep=30)
+    old = CUTOFF - timedelta(days=1)
+    terminal = [OutboxFactory(status=status, created_at=old) for status in ("sent", "failed", "cancelled")]
+    in_flight = [OutboxFactory(status=status, created_at=old) for status in ("pending", "sending")]
+    young_sent = OutboxFactory(status="sent", created_at=CUTOFF)
+
+    result = purge_now(categories=["notifications.outbox"], trigger="command")
+
+    remaining = set(NotificationOutbox.objects.values_list("pk", flat=True))
+    assert remaining == {row.pk for row in in_flight} | {young_sent.pk}
+    assert result.runs[0].deleted == len(terminal)
+
+
+def test_attempts_go_with_their_outbox_rows_and_no_other_attempts_do(frozen):
+    PolicyFactory(category="notifications.outbox", days_to_keep=30)
+    purged = OutboxFactory(status="failed", created_at=CUTOFF - SECOND)
+    kept = OutboxFactory(status="sent", created_at=CUTOFF)
+    pending = OutboxFactory(status="pending", created_at=CUTOFF - timedelta(days=5))
+    for row in (purged, purged, kept, pending):
+        AttemptFactory(outbox=row, started_at=CUTOFF - timedelta(days=10))
+
+    purge_now(categories=["notifications.outbox"], trigger="command")
+
+    assert not NotificationAttempt.objects.filter(outbox_id=purged.pk).exists()
+    assert set(NotificationAttempt.objects.values_list("outbox_id", flat=True)) == {kept.pk, pending.pk}
+
+
+def test_attempts_category_purges_the_attempt_log_by_start_time(frozen):
+    PolicyFactory(category="notifications.attempts", days_to_keep=30)
+    outbox = OutboxFactory(status="pending")
+    old = AttemptFactory(outbox=outbox, started_at=CUTOFF - SECOND)
+    young = AttemptFactory(outbox=outbox, started_at=CUTOFF)
+
+    purge_now(categories=["notifications.attempts"], trigger="command")
+
+    assert list(NotificationAttempt.objects.values_list("pk", flat=True)) == [young.pk]
+    assert not NotificationAttempt.objects.filter(pk=old.pk).exists()
+    assert NotificationOutbox.objects.filter(pk=outbox.pk).exists()
+
+
+def test_export_files_are_deleted_with_their_jobs_and_running_jobs_keep_theirs(frozen, media_root):
+    PolicyFactory(category="exports.jobs", days_to_keep=30)
+    old = CUTOFF - timedelta(days=2)
+    finished = default_storage.save("exports/finished.csv", ContentFile(b"id\n1\n"))
+    running = default_storage.save("exports/running.csv", ContentFile(b"id\n"))
+    young = default_storage.save("exports/young.csv", ContentFile(b"id\n2\n"))
+    ExportJobFactory(status="completed", file=finished, created_at=old)
+    ExportJobFactory(status="failed", file="exports/never-written.csv", created_at=old)
+    ExportJobFactory(status="cancelled", file="", created_at=old)
+    running_job = ExportJobFactory(status="running", file=running, created_at=old)
+    young_job = ExportJobFactory(status="completed", file=young, created_at=CUTOFF)
+
+    result = purge_now(categories=["exports.jobs"], trigger="command")
+
+    assert result.runs[0].status == "completed"
+    assert result.runs[0].deleted == 3
+    assert set(ExportJob.objects.values_list("pk", flat=True)) == {running_job.pk, young_job.pk}
+    assert not default_storage.exists(finished)
+    assert default_storage.exists(running)
+    assert default_storage.exists(young)
+    assert (media_root / "exports" / "young.csv").exists()
+
+
+def test_admin_log_and_purge_history_are_purged_by_their_own_dates(frozen):
+    PolicyFactory(category="admin.log", days_to_keep=30)
+    PolicyFactory(category="retention.purge_runs", days_to_keep=30)
+    old_entry = LogEntryFactory(action_time=CUTOFF - SECOND)
+    young_entry = LogEntryFactory(action_time=CUTOFF)
+    old_run = PurgeRunFactory()
+    PurgeRun.objects.filter(pk=old_run.pk).update(started_at=CUTOFF - SECOND)
+
+    purge_now(categories=["admin.log", "retention.purge_runs"], trigger="command")
+
+    assert list(LogEntry.objects.values_list("pk", flat=True)) == [young_entry.pk]
+    assert not LogEntry.objects.filter(pk=old_entry.pk).exists()
+    assert not PurgeRun.objects.filter(pk=old_run.pk).exists()
+    # The runs of this purge are young and stay.
+    assert PurgeRun.objects.filter(category="admin.log", dry_run=False).count() == 1
+
+
+def test_legal_hold_and_disabled_policies_are_skipped_and_others_run(frozen):
+    PolicyFactory(category="maintenance.events", days_to_keep=30, legal_hold=True)
+    PolicyFactory(category="admin.log", days_to_keep=30, enabled=False)
+    PolicyFactory(category="notifications.outbox", days_to_keep=30)
+    MaintenanceEventFactory(at=CUTOFF - timedelta(days=9))
+    LogEntryFactory(action_time=CUTOFF - timedelta(days=9))
+    OutboxFactory(status="sent", created_at=CUTOFF - timedelta(days=9))
+
+    result = purge_now(trigger="schedule")
+
+    assert MaintenanceEvent.objects.count() == 1
+    assert LogEntry.objects.count() == 1
+    assert NotificationOutbox.objects.count() == 0
+    assert {(s.category, s.reason) for s in result.skipped} == {
+        ("maintenance.events", "legal hold"),
+        ("admin.log", "policy disabled"),
+    }
+    assert [run.category for run in result.runs] == ["notifications.outbox"]
+
+
+def test_purge_in_read_only_mode_refuses_and_deletes_nothing(frozen):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    events_around_the_cutoff()
+    maintenance_set_mode(mode="read_only", reason="test")
+
+    with pytest.raises(MaintenanceModeActive, match="read_only"):
+        purge_now(categories=["maintenance.events"], trigger="command")
+    with pytest.raises(MaintenanceModeActive):
+        purge_preview(categories=["maintenance.events"])
+
+    assert MaintenanceEvent.objects.count() == 5  # the four, plus the mode change itself
+    assert not PurgeRun.objects.exists()
+
+
+def test_queued_runs_refuse_when_the_mode_changed_before_the_worker_started(frozen):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    events_around_the_cutoff()
+    queued = purge_enqueue(categories=["maintenance.events"], trigger="api")
+    maintenance_set_mode(mode="maintenance", reason="test")
+
+    with pytest.raises(MaintenanceModeActive):
+        purge_execute(run_ids=[run.pk for run in queued.runs])
+
+    run = PurgeRun.objects.get()
+    assert run.status == "refused"
+    assert "maintenance" in run.error
+    assert MaintenanceEvent.objects.filter(at__lt=CUTOFF).count() == 2
+
+
+def test_a_legal_hold_set_after_queueing_wins(frozen):
+    policy = PolicyFactory(category="maintenance.events", days_to_keep=30)
+    events_around_the_cutoff()
+    queued = purge_enqueue(categories=["maintenance.events"], trigger="api")
+    policy_upsert(category=policy.category, legal_hold=True)
+
+    purge_execute(run_ids=[run.pk for run in queued.runs])
+
+    assert PurgeRun.objects.get().status == "refused"
+    assert MaintenanceEvent.objects.count() == 4
+
+
+def test_executing_the_same_queued_runs_twice_purges_once(frozen):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    events_around_the_cutoff()
+    run_ids = [run.pk for run in purge_enqueue(categories=["maintenance.events"], trigger="api").runs]
+
+    first = purge_execute(run_ids=run_ids)
+    second = purge_execute(run_ids=run_ids)
+
+    assert [run.deleted for run in first.runs] == [2]
+    assert second.runs == []
+    assert PurgeRun.objects.get().deleted == 2
+
+
+def test_time_budget_stops_a_purge_as_partial_and_a_rerun_finishes(frozen, time_machine):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    for _ in range(6):
+        MaintenanceEventFactory(at=CUTOFF - SECOND)
+
+    def slow_progress(run):
+        if run.deleted:
+            # The budget is counted on the monotonic clock, which time-machine leaves alone.
+            __import__("time").sleep(0.3)
+
+    first = purge_now(
+        categories=["maintenance.events"], trigger="command", batch_size=2, max_seconds=0.2, progress=slow_progress
+    )
+    assert (first.runs[0].status, first.runs[0].deleted) == ("partial", 2)
+    assert "time budget" in first.runs[0].error
+    assert MaintenanceEvent.objects.count() == 4
+
+    second = purge_now(categories=["maintenance.events"], trigger="command", batch_size=2)
+    assert (second.runs[0].status, second.runs[0].deleted) == ("completed", 4)
+    assert MaintenanceEvent.objects.count() == 0
+
+
+@pytest.fixture
+def row_lock(monkeypatch):
+    """Use the lock row (SQLite's lock) whatever the database."""
+    monkeypatch.setattr("retention.locks.lock_backend", lambda using="default": RowLock(using))
+
+
+def test_a_held_lock_row_refuses_a_second_purge_and_records_the_refusal(frozen, row_lock):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    events_around_the_cutoff()
+    PurgeLock.objects.create(
+        name="purge", token="other", holder="host-b:42", acquired_at=frozen, expires_at=frozen + timedelta(minutes=5)
+    )
+
+    with pytest.raises(PurgeLocked, match="host-b:42"):
+        purge_now(categories=["maintenance.events"], trigger="command")
+
+    assert PurgeRun.objects.get().status == "refused"
+    assert MaintenanceEvent.objects.count() == 4
+
+
+def test_a_stale_lock_row_left_by_a_crash_is_taken_over(frozen, row_lock):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    events_around_the_cutoff()
+    PurgeLock.objects.create(
+        name="purge", token="dead", holder="host-b:42", acquired_at=frozen - timedelta(hours=2), expires_at=frozen
+    )
+
+    result = purge_now(categories=["maintenance.events"], trigger="command")
+
+    assert result.runs[0].deleted == 2
+    assert not PurgeLock.objects.exists()
+
+
+def test_unknown_category_is_rejected_listing_the_known_ones():
+    with pytest.raises(UnknownCategory) as excinfo:
+        purge_now(categories=["notifications.outbx"], trigger="command")
+    assert "notifications.outbox" in excinfo.value.detail
+    assert "maintenance.events" in excinfo.value.extra["known_categories"]
+    assert not PurgeRun.objects.exists()
+
+
+def test_a_category_without_a_policy_is_skipped_not_purged(frozen):
+    MaintenanceEventFactory(at=CUTOFF - timedelta(days=400))
+
+    result = purge_now(categories=["maintenance.events"], trigger="command")
+
+    assert [(s.category, s.reason) for s in result.skipped] == [("maintenance.events", "no retention policy")]
+    assert MaintenanceEvent.objects.count() == 1
+
+
+def test_policy_upsert_creates_then_updates_the_same_row():
+    policy, created = policy_upsert(category="exports.jobs", days_to_keep=30, description="GDPR")
+    again, created_again = policy_upsert(category="exports.jobs", days_to_keep=45, legal_hold=True)
+
+    assert (created, created_again) == (True, False)
+    assert again.pk == policy.pk
+    assert (again.days_to_keep, again.legal_hold, again.description, again.enabled) == (45, True, "GDPR", True)
+
+
+@pytest.mark.parametrize("days", [0, 36501, "30", 30.0, True])
+def test_policy_upsert_rejects_days_to_keep_outside_the_range_or_not_an_integer(days):
+    with pytest.raises(InvalidInput) as excinfo:
+        policy_upsert(category="exports.jobs", days_to_keep=days)
+    assert "days_to_keep" in excinfo.value.fields
+    assert not DataRetentionPolicy.objects.exists()
