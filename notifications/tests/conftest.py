@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from aiosmtpd.controller import Controller
+from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from werkzeug import Request, Response
 
@@ -94,10 +95,26 @@ class Sink:
 
 
 @pytest.fixture
-def sink(httpserver, allow_private):
+def threaded_httpserver():
+    """An HTTP server on 127.0.0.1 that answers requests concurrently (slow handlers block no one)."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.clear()
+        server.stop()
+
+
+@pytest.fixture
+def sink(threaded_httpserver, allow_private):
     """A webhook receiver on 127.0.0.1: `sink.statuses = [503, 204]`, `sink.secret = channel.secret`."""
-    the_sink = Sink(server=httpserver)
-    httpserver.expect_request("/hook").respond_with_handler(the_sink.handle)
+    return make_sink(threaded_httpserver, "/hook")
+
+
+def make_sink(server, path: str, **options) -> Sink:
+    the_sink = Sink(server=server, path=path, **options)
+    server.expect_request(path).respond_with_handler(the_sink.handle)
     return the_sink
 
 
