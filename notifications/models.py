@@ -87,6 +87,10 @@ class NotificationOutbox(models.Model):
     )
     last_error = models.TextField(blank=True, null=True, help_text="Error of the last failed attempt.")
     attempts = models.PositiveIntegerField(default=0, help_text="Delivery attempts made so far.")
+    retry_base = models.PositiveIntegerField(
+        default=0,
+        help_text="Attempts made before the last manual retry or replay; the channel's max_attempts counts from here.",
+    )
     next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When the next attempt is due.")
     sent_at = models.DateTimeField(null=True, blank=True, help_text="When delivery succeeded.")
     message_id = models.CharField(

@@ -1,0 +1,270 @@
+"""Admin for notifications. Every change goes through services; attempts are a read-only audit log."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+
+from notifications import services
+from notifications.exceptions import ChannelInvalid, IllegalTransition
+from notifications.models import NotificationAttempt, NotificationChannel, NotificationOutbox
+from opsconsole.api.exceptions import OpsConsoleError
+
+EDITABLE_CHANNEL_FIELDS = [
+    "name",
+    "channel_type",
+    "target",
+    "active",
+    "description",
+    "config",
+    "max_attempts",
+    "rate_limit_per_minute",
+]
+
+
+class ChannelAdminForm(forms.ModelForm):
+    class Meta:
+        model = NotificationChannel
+        fields = EDITABLE_CHANNEL_FIELDS
+
+    def clean(self):
+        cleaned = super().clean()
+        values = {key: cleaned[key] for key in ("name", "channel_type", "target", "config") if key in cleaned}
+        for key in ("max_attempts", "rate_limit_per_minute"):
+            if key in cleaned:
+                values[key] = cleaned[key]
+        if self.instance.pk:
+            values = {key: value for key, value in values.items() if key in self.changed_data}
+        try:
+            cleaned.update(services.channel_clean(channel=self.instance if self.instance.pk else None, **values))
+        except ChannelInvalid as exc:
+            raise ValidationError(
+                {field: errors for field, errors in exc.fields.items() if field in self.fields} or exc.detail
+            ) from exc
+        return cleaned
+
+
+@admin.register(NotificationChannel)
+class NotificationChannelAdmin(admin.ModelAdmin):
+    form = ChannelAdminForm
+    list_display = [
+        "name",
+        "channel_type",
+        "active",
+        "paused",
+        "health",
+        "last_success_at",
+        "consecutive_failures",
+        "rate_limit_per_minute",
+    ]
+    list_filter = ["channel_type", "active", "paused"]
+    search_fields = ["name", "target", "description"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "paused",
+        "health",
+        "has_secret",
+        "consecutive_failures",
+        "last_success_at",
+        "last_failure_at",
+        "last_error",
+        "disabled_reason",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (None, {"fields": ["name", "channel_type", "target", "active", "description"]}),
+        ("Delivery", {"fields": ["config", "max_attempts", "rate_limit_per_minute", "has_secret"]}),
+        (
+            "Health",
+            {
+                "fields": [
+                    "health",
+                    "paused",
+                    "disabled_reason",
+                    "consecutive_failures",
+                    "last_success_at",
+                    "last_failure_at",
+                    "last_error",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
+    ]
+    actions = ["send_test", "pause_channels", "resume_channels", "rotate_secret"]
+
+    @admin.display(description="health")
+    def health(self, channel: NotificationChannel) -> str:
+        if not channel.active:
+            return "inactive"
+        if channel.paused:
+            return "paused"
+        if channel.consecutive_failures:
+            return f"failing ({channel.consecutive_failures})"
+        return "ok" if channel.last_success_at else "no deliveries yet"
+
+    @admin.display(description="signing secret", boolean=True)
+    def has_secret(self, channel: NotificationChannel) -> bool:
+        return bool(channel.secret)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            original = NotificationChannel.objects.get(pk=obj.pk)
+            changes = {
+                field: form.cleaned_data[field] for field in form.changed_data if field in EDITABLE_CHANNEL_FIELDS
+            }
+            services.channel_update(channel=original, **changes)
+            return
+        data = {field: form.cleaned_data.get(field) for field in EDITABLE_CHANNEL_FIELDS}
+        data["config"] = data.get("config") or {}
+        if data.get("max_attempts") is None:
+            data.pop("max_attempts")
+        channel = services.channel_create(**data)
+        obj.pk = obj.id = channel.pk
+        if channel.secret:
+            self.message_user(request, self._secret_message(channel), messages.WARNING)
+
+    def delete_model(self, request, obj):
+        services.channel_delete(channel=obj)
+
+    def _secret_message(self, channel: NotificationChannel):
+        return format_html(
+            "Signing secret of {}: <code>{}</code> — copy it now, it is not shown again.", channel.name, channel.secret
+        )
+
+    @admin.action(description="Send a test notification", permissions=["change"])
+    def send_test(self, request, queryset):
+        for channel in queryset:
+            try:
+                services.channel_send_test(channel=channel)
+            except OpsConsoleError as exc:
+                self.message_user(request, f"{channel.name}: {exc.detail}", messages.ERROR)
+            else:
+                self.message_user(request, f"Test notification queued for {channel.name}.")
+
+    @admin.action(description="Pause deliveries", permissions=["change"])
+    def pause_channels(self, request, queryset):
+        for channel in queryset:
+            services.channel_pause(channel=channel, reason=f"Paused by {request.user} in the admin.")
+        self.message_user(request, f"Paused {queryset.count()} channel(s).")
+
+    @admin.action(description="Resume deliveries", permissions=["change"])
+    def resume_channels(self, request, queryset):
+        for channel in queryset:
+            services.channel_resume(channel=channel)
+        self.message_user(request, f"Resumed {queryset.count()} channel(s).")
+
+    @admin.action(description="Rotate the signing secret (shown once)", permissions=["change"])
+    def rotate_secret(self, request, queryset):
+        for channel in queryset:
+            try:
+                services.channel_rotate_secret(channel=channel)
+            except ChannelInvalid as exc:
+                self.message_user(request, f"{channel.name}: {exc.detail}", messages.ERROR)
+            else:
+                self.message_user(request, self._secret_message(channel), messages.WARNING)
+
+
+class AttemptInline(admin.TabularInline):
+    model = NotificationAttempt
+    fields = ["number", "started_at", "duration_ms", "outcome", "http_status", "error", "response_excerpt"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["number", "id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NotificationOutbox)
+class NotificationOutboxAdmin(admin.ModelAdmin):
+    list_display = ["id", "channel", "subject", "status", "attempts", "next_attempt_at", "sent_at", "created_at"]
+    list_filter = ["status", "channel", "created_at"]
+    list_select_related = ["channel"]
+    search_fields = ["subject", "body", "message_id", "idempotency_key"]
+    date_hierarchy = "created_at"
+    inlines = [AttemptInline]
+    actions = ["retry_now", "cancel"]
+    readonly_fields = [
+        "channel",
+        "subject",
+        "body",
+        "payload",
+        "status",
+        "attempts",
+        "retry_base",
+        "last_error",
+        "next_attempt_at",
+        "sent_at",
+        "message_id",
+        "idempotency_key",
+        "locked_until",
+        "created_at",
+        "updated_at",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        # Notifications are enqueued by code and the API (with on-commit delivery), not typed in.
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # The change page is a read-only view; the list actions (which ask with obj=None) change state.
+        return obj is None and super().has_change_permission(request, obj)
+
+    @admin.action(description="Retry now (failed or cancelled)", permissions=["change"])
+    def retry_now(self, request, queryset):
+        self._apply(request, queryset, services.notification_retry, "queued again")
+
+    @admin.action(description="Cancel (pending only)", permissions=["change"])
+    def cancel(self, request, queryset):
+        self._apply(request, queryset, services.notification_cancel, "cancelled")
+
+    def _apply(self, request, queryset, service, verb: str) -> None:
+        done, refused = 0, []
+        for notification in queryset:
+            try:
+                service(notification=notification)
+                done += 1
+            except IllegalTransition:
+                refused.append(f"#{notification.pk} ({notification.status})")
+        if done:
+            self.message_user(request, f"{done} notification(s) {verb}.")
+        if refused:
+            self.message_user(request, f"Not allowed for {', '.join(refused)}.", messages.WARNING)
+
+
+@admin.register(NotificationAttempt)
+class NotificationAttemptAdmin(admin.ModelAdmin):
+    list_display = ["outbox", "number", "outcome", "http_status", "duration_ms", "started_at"]
+    list_filter = ["outcome", "started_at"]
+    list_select_related = ["outbox"]
+    search_fields = ["outbox__message_id", "error", "response_excerpt"]
+    date_hierarchy = "started_at"
+    readonly_fields = [
+        "outbox",
+        "number",
+        "started_at",
+        "duration_ms",
+        "outcome",
+        "http_status",
+        "error",
+        "response_excerpt",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

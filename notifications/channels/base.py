@@ -1,0 +1,193 @@
+"""The one interface every channel type implements, and what crosses it."""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from notifications.channels.network import guarded_http_client
+from notifications.exceptions import ChannelGone, PermanentDeliveryError, RetryableDeliveryError
+
+EXCERPT_LIMIT = 1024
+
+
+@dataclass(frozen=True)
+class ChannelSnapshot:
+    """What a backend needs of a channel; plain data, so worker threads never touch the ORM."""
+
+    id: int
+    name: str
+    channel_type: str
+    target: str
+    config: dict[str, Any]
+    secret: str = field(repr=False, default="")
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    outbox_id: int
+    message_id: str
+    subject: str
+    body: str
+    payload: dict[str, Any] | None
+    created_at: datetime
+    attempt_number: int
+    channel: ChannelSnapshot
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """A successful delivery."""
+
+    http_status: int | None = None
+    response_excerpt: str = ""
+
+
+class DeliveryContext:
+    """Resources shared by the deliveries of one dispatch run: an HTTP client, SMTP connections.
+
+    Thread-safe: the HTTP client pools connections for all threads; per-thread resources
+    (an SMTP connection cannot be shared) are kept per thread and closed together.
+    """
+
+    def __init__(self, *, max_connections: int = 20) -> None:
+        self._max_connections = max_connections
+        self._lock = threading.Lock()
+        self._http: httpx.Client | None = None
+        self._local = threading.local()
+        self._closers: list[Callable[[], Any]] = []
+
+    @property
+    def http(self) -> httpx.Client:
+        with self._lock:
+            if self._http is None:
+                self._http = guarded_http_client(max_connections=self._max_connections)
+            return self._http
+
+    def thread_resource(self, key: str, factory: Callable[[], Any], closer: Callable[[Any], Any]) -> Any:
+        resources = self._local.__dict__.setdefault("resources", {})
+        if key not in resources:
+            resource = factory()
+            resources[key] = resource
+            with self._lock:
+                self._closers.append(lambda: closer(resource))
+        return resources[key]
+
+    def drop_thread_resource(self, key: str) -> None:
+        self._local.__dict__.setdefault("resources", {}).pop(key, None)
+
+    def close(self) -> None:
+        with self._lock:
+            closers, self._closers = self._closers, []
+            http, self._http = self._http, None
+        for close in closers:
+            with contextlib.suppress(OSError):  # the peer already went away; nothing left to release
+                close()
+        if http is not None:
+            http.close()
+
+    def __enter__(self) -> DeliveryContext:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class ChannelBackend(ABC):
+    """One channel type. Subclasses implement `send`; `clean_target`/`clean_config` validate input.
+
+    `send` returns a DeliveryReport on success and raises RetryableDeliveryError,
+    PermanentDeliveryError or ChannelGone otherwise.
+    """
+
+    channel_type: str
+    #: config keys this type understands; anything else is refused at creation.
+    config_keys: frozenset[str] = frozenset()
+    #: whether the channel signs with a server-generated secret.
+    uses_secret: bool = False
+
+    def clean_target(self, target: str, config: dict[str, Any]) -> str:
+        """Return the normalised target or raise ValueError with the reason."""
+        target = (target or "").strip()
+        if not target:
+            raise ValueError("This field may not be blank.")
+        return target
+
+    def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(config) - self.config_keys)
+        if unknown:
+            allowed = ", ".join(sorted(self.config_keys)) or "none"
+            raise ValueError(f"Unknown keys {', '.join(unknown)} for this channel type (allowed: {allowed}).")
+        return config
+
+    @abstractmethod
+    def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport: ...
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - time.time())
+
+
+def excerpt(text: str) -> str:
+    return text[:EXCERPT_LIMIT]
+
+
+def outcome_of_response(response: httpx.Response) -> DeliveryReport:
+    """Apply DESIGN.md's rules: 2xx sent; 410 gone; 408/429/5xx retry; other answers fail."""
+    status = response.status_code
+    body = excerpt(response.text)
+    if 200 <= status < 300:
+        return DeliveryReport(http_status=status, response_excerpt=body)
+    if status == 410:
+        raise ChannelGone("endpoint answered 410 Gone", http_status=status, response_excerpt=body)
+    if status in (408, 429) or status >= 500:
+        raise RetryableDeliveryError(
+            f"endpoint answered {status}",
+            http_status=status,
+            response_excerpt=body,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    if 300 <= status < 400:
+        raise PermanentDeliveryError(
+            f"endpoint answered {status} (redirect to {response.headers.get('Location', '?')}); "
+            "redirects are not followed",
+            http_status=status,
+            response_excerpt=body,
+        )
+    raise PermanentDeliveryError(f"endpoint answered {status}", http_status=status, response_excerpt=body)
+
+
+def post_json(context: DeliveryContext, url: str, content: bytes, headers: dict[str, str]) -> DeliveryReport:
+    """POST through the guarded client, mapping transport errors to retries."""
+    from notifications.exceptions import UnsafeTarget
+
+    try:
+        response = context.http.post(url, content=content, headers={"Content-Type": "application/json", **headers})
+    except UnsafeTarget as exc:
+        raise PermanentDeliveryError(f"target refused: {exc}") from exc
+    except httpx.TimeoutException as exc:
+        raise RetryableDeliveryError(f"timeout: {exc.__class__.__name__}") from exc
+    except httpx.TransportError as exc:
+        raise RetryableDeliveryError(f"network error: {exc.__class__.__name__}: {exc}") from exc
+    return outcome_of_response(response)

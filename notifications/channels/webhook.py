@@ -1,0 +1,80 @@
+"""Signed webhooks (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook
+
+from notifications.channels.base import DeliveryContext, DeliveryReport, OutgoingMessage, post_json
+from notifications.channels.http import HttpChannelBackend
+from notifications.exceptions import PermanentDeliveryError
+
+# Headers a channel's config may not override: they carry the signature.
+RESERVED_HEADERS = {"webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "host", "content-length"}
+
+
+def generate_secret() -> str:
+    """A new `whsec_` secret: 32 random bytes, base64 (the Standard Webhooks format)."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def webhook_body(message: OutgoingMessage) -> str:
+    """The JSON body: the Standard Webhooks envelope {type, timestamp, data}."""
+    return json.dumps(
+        {
+            "type": "notification",
+            "timestamp": message.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "data": {
+                "id": message.message_id,
+                "notification_id": message.outbox_id,
+                "channel": message.channel.name,
+                "subject": message.subject,
+                "body": message.body,
+                "payload": message.payload,
+            },
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def signed_headers(secret: str, message_id: str, body: str, now: datetime | None = None) -> dict[str, str]:
+    now = now or datetime.now(UTC)
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, now, body),
+    }
+
+
+class WebhookBackend(HttpChannelBackend):
+    """JSON POST to an https URL, signed with the channel's whsec_ secret."""
+
+    channel_type = "webhook"
+    config_keys = frozenset({"headers"})
+    uses_secret = True
+
+    def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        config = super().clean_config(config)
+        headers = config.get("headers", {})
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
+            raise ValueError("headers must be an object of string values.")
+        reserved = sorted(k for k in headers if k.lower() in RESERVED_HEADERS)
+        if reserved:
+            raise ValueError(f"headers may not set {', '.join(reserved)}.")
+        return config
+
+    def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport:
+        if not message.channel.secret:
+            raise PermanentDeliveryError("webhook channel has no signing secret; rotate it")
+        body = webhook_body(message)
+        headers = dict(message.channel.config.get("headers", {}))
+        headers.update(signed_headers(message.channel.secret, message.message_id, body))
+        return post_json(context, message.channel.target, body.encode(), headers)

@@ -1,0 +1,44 @@
+"""Notification settings, read on every access so `override_settings` always applies.
+
+The values live in `settings.NOTIFICATIONS` (one namespaced dict, read from the
+environment in opsconsole/settings.py) plus `settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE`.
+Keys missing from the dict fall back to the defaults below.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    "BACKOFF_BASE": 5.0,
+    "BACKOFF_MAX": 3600.0,
+    "APPRISE_SCHEMES": ["mailto", "mailtos", "slack", "discord", "msteams", "pagerduty", "opsgenie", "tgram"],
+    "PAUSE_AFTER_FAILURES": 20,
+    "DELIVERY_CONCURRENCY": 16,
+    # A claimed row is someone else's for this long; it must outlast the slowest delivery
+    # (15 s HTTP timeout) with room to record the result.
+    "LEASE_SECONDS": 120.0,
+    # Rows claimed per round trip of the sweep.
+    "CLAIM_BATCH_SIZE": 64,
+    # How long one beat-triggered sweep may keep claiming before it returns.
+    "SWEEP_SECONDS": 50.0,
+    "HTTP_TIMEOUT": 15.0,
+}
+
+
+class NotificationSettings:
+    """`notify_settings.BACKOFF_BASE` etc.; always the current value of the setting."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"unknown NOTIFICATIONS setting {name!r}")
+        return getattr(settings, "NOTIFICATIONS", {}).get(name, DEFAULTS[name])
+
+    @property
+    def ALLOW_PRIVATE(self) -> bool:  # noqa: N802 - reads like the other settings
+        return bool(getattr(settings, "OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE", False))
+
+
+notify_settings = NotificationSettings()

@@ -1,0 +1,654 @@
+"""Every write of the notifications app: channels, the outbox, and the dispatcher's claims and results."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
+
+from notifications import selectors
+from notifications.channels import ChannelSnapshot, OutgoingMessage, get_backend
+from notifications.channels.webhook import generate_secret
+from notifications.conf import notify_settings
+from notifications.exceptions import (
+    ChannelInactive,
+    ChannelInUse,
+    ChannelInvalid,
+    IllegalTransition,
+    NotificationInvalid,
+)
+from notifications.models import (
+    AttemptOutcome,
+    ChannelType,
+    NotificationAttempt,
+    NotificationChannel,
+    NotificationOutbox,
+    NotificationStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+NAME_MAX = NotificationChannel._meta.get_field("name").max_length
+TARGET_MAX = NotificationChannel._meta.get_field("target").max_length
+SUBJECT_MAX = NotificationOutbox._meta.get_field("subject").max_length
+IDEMPOTENCY_KEY_MAX = NotificationOutbox._meta.get_field("idempotency_key").max_length
+MAX_ATTEMPTS_LIMIT = 50
+UNSET: Any = object()
+
+
+# --- Channels -----------------------------------------------------------------------------------
+
+
+def channel_clean(
+    *,
+    channel: NotificationChannel | None = None,
+    name: str = UNSET,
+    channel_type: str = UNSET,
+    target: str = UNSET,
+    config: Any = UNSET,
+    max_attempts: Any = UNSET,
+    rate_limit_per_minute: Any = UNSET,
+) -> dict[str, Any]:
+    """Validate channel fields (new values over the channel's current ones); return the cleaned values.
+
+    Raises ChannelInvalid with every field error at once.
+    """
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {}
+
+    def current(field: str, value: Any, default: Any) -> Any:
+        if value is not UNSET:
+            return value
+        return getattr(channel, field) if channel is not None else default
+
+    if name is not UNSET or channel is None:
+        value = (name if name is not UNSET else "") or ""
+        value = value.strip() if isinstance(value, str) else value
+        if not isinstance(value, str) or not value:
+            errors["name"] = ["This field is required."]
+        elif len(value) > NAME_MAX:
+            errors["name"] = [f"Ensure this field has no more than {NAME_MAX} characters."]
+        elif NotificationChannel.objects.filter(name=value).exclude(pk=getattr(channel, "pk", None)).exists():
+            errors["name"] = ["A channel with this name already exists."]
+        else:
+            cleaned["name"] = value
+
+    type_value = current("channel_type", channel_type, "")
+    if channel is not None and channel_type is not UNSET and channel_type != channel.channel_type:
+        errors["channel_type"] = ["The type of a channel cannot change; create a new channel."]
+    elif type_value not in ChannelType.values:
+        choices = ", ".join(ChannelType.values)
+        errors["channel_type"] = [f"Unknown channel type {type_value!r}; choose one of {choices}."]
+    else:
+        cleaned["channel_type"] = type_value
+
+    config_value = current("config", config, {})
+    if config_value is None:
+        config_value = {}
+    if not isinstance(config_value, dict):
+        errors["config"] = ["Must be a JSON object."]
+    elif "channel_type" in cleaned:
+        try:
+            config_value = get_backend(cleaned["channel_type"]).clean_config(config_value)
+            if config is not UNSET or channel is None:
+                cleaned["config"] = config_value
+        except ValueError as exc:
+            errors["config"] = [str(exc)]
+
+    if "channel_type" in cleaned and (target is not UNSET or channel is None or config is not UNSET):
+        target_value = current("target", target, "")
+        if not isinstance(target_value, str):
+            errors["target"] = ["Must be a string."]
+        elif len(target_value) > TARGET_MAX:
+            errors["target"] = [f"Ensure this field has no more than {TARGET_MAX} characters."]
+        else:
+            try:
+                cleaned["target"] = get_backend(cleaned["channel_type"]).clean_target(
+                    target_value, config_value if isinstance(config_value, dict) else {}
+                )
+            except ValueError as exc:
+                errors["target"] = [str(exc)]
+
+    if max_attempts is not UNSET:
+        if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or not 1 <= max_attempts <= 50:
+            errors["max_attempts"] = [f"Must be an integer from 1 to {MAX_ATTEMPTS_LIMIT}."]
+        else:
+            cleaned["max_attempts"] = max_attempts
+    if rate_limit_per_minute is not UNSET:
+        value = rate_limit_per_minute
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            errors["rate_limit_per_minute"] = ["Must be a positive integer or null."]
+        else:
+            cleaned["rate_limit_per_minute"] = value
+
+    if errors:
+        raise ChannelInvalid(f"Invalid channel: {', '.join(sorted(errors))}.", fields=errors)
+    return cleaned
+
+
+@transaction.atomic
+def channel_create(
+    *,
+    name: str,
+    channel_type: str,
+    target: str,
+    active: bool = True,
+    description: str | None = None,
+    config: dict[str, Any] | None = None,
+    max_attempts: int = 8,
+    rate_limit_per_minute: int | None = None,
+) -> NotificationChannel:
+    """Create a channel; webhook channels get a new whsec_ secret (read it from the returned object once)."""
+    cleaned = channel_clean(
+        name=name,
+        channel_type=channel_type,
+        target=target,
+        config=config if config is not None else {},
+        max_attempts=max_attempts,
+        rate_limit_per_minute=rate_limit_per_minute,
+    )
+    channel = NotificationChannel(
+        active=bool(active),
+        description=description,
+        secret=generate_secret() if get_backend(cleaned["channel_type"]).uses_secret else "",
+        **cleaned,
+    )
+    try:
+        with transaction.atomic():
+            channel.save()
+    except IntegrityError as exc:  # a concurrent create with the same name won the race
+        raise ChannelInvalid(fields={"name": ["A channel with this name already exists."]}) from exc
+    return channel
+
+
+@transaction.atomic
+def channel_update(*, channel: NotificationChannel, **changes: Any) -> NotificationChannel:
+    """Change a channel's fields (name, target, active, description, config, max_attempts, rate_limit_per_minute)."""
+    allowed = {
+        "name",
+        "channel_type",
+        "target",
+        "active",
+        "description",
+        "config",
+        "max_attempts",
+        "rate_limit_per_minute",
+    }
+    unknown = sorted(set(changes) - allowed)
+    if unknown:
+        raise ChannelInvalid(fields={key: ["This field cannot be changed."] for key in unknown})
+    validated = {k: v for k, v in changes.items() if k not in ("active", "description")}
+    cleaned = channel_clean(channel=channel, **validated)
+    cleaned.pop("channel_type", None)
+    for field, value in cleaned.items():
+        setattr(channel, field, value)
+    if "description" in changes:
+        channel.description = changes["description"]
+    if "active" in changes:
+        channel.active = bool(changes["active"])
+        if channel.active:
+            channel.disabled_reason = ""
+    channel.save()
+    return channel
+
+
+@transaction.atomic
+def channel_delete(*, channel: NotificationChannel) -> None:
+    """Delete a channel that never had notifications; one with outbox rows must be deactivated instead."""
+    if NotificationOutbox.objects.filter(channel=channel).exists():
+        raise ChannelInUse(
+            f"Channel {channel.name!r} has notifications in its outbox; deactivate it (PATCH active=false) instead.",
+        )
+    channel.delete()
+
+
+@transaction.atomic
+def channel_rotate_secret(*, channel: NotificationChannel) -> NotificationChannel:
+    """Give a webhook channel a new whsec_ secret; the old one stops signing at once."""
+    if not get_backend(channel.channel_type).uses_secret:
+        raise ChannelInvalid(
+            f"{channel.channel_type} channels have no signing secret.",
+            fields={"channel_type": ["Only webhook channels have a secret."]},
+        )
+    channel.secret = generate_secret()
+    channel.save(update_fields=["secret", "updated_at"])
+    return channel
+
+
+@transaction.atomic
+def channel_pause(*, channel: NotificationChannel, reason: str = "Paused by staff.") -> NotificationChannel:
+    """Hold a channel's deliveries (they stay queued) until it is resumed."""
+    NotificationChannel.objects.filter(pk=channel.pk).update(
+        paused=True, disabled_reason=reason, updated_at=timezone.now()
+    )
+    channel.refresh_from_db()
+    return channel
+
+
+@transaction.atomic
+def channel_resume(*, channel: NotificationChannel) -> NotificationChannel:
+    """Deliver a paused channel's queue again, starting with a clean failure count."""
+    NotificationChannel.objects.filter(pk=channel.pk).update(
+        paused=False, consecutive_failures=0, disabled_reason="", updated_at=timezone.now()
+    )
+    channel.refresh_from_db()
+    transaction.on_commit(_schedule_sweep)
+    return channel
+
+
+def channel_send_test(*, channel: NotificationChannel) -> NotificationOutbox:
+    """Queue a test notification on the channel (delivered and audited like any other)."""
+    notification, _ = notification_enqueue(
+        channel_id=channel.pk,
+        subject="OpsConsole test notification",
+        body=f"This is a test notification for channel {channel.name!r}.",
+        payload={"test": True, "channel": channel.name},
+    )
+    return notification
+
+
+# --- The outbox ---------------------------------------------------------------------------------
+
+
+def _schedule_delivery(outbox_id: int) -> None:
+    from notifications.tasks import deliver
+
+    try:
+        deliver.delay(outbox_id)
+    except BrokerError:
+        # The row is committed; the beat sweep delivers it once the broker is back.
+        logger.warning("broker unavailable; notification %s waits for the sweep", outbox_id)
+
+
+def _schedule_sweep() -> None:
+    from notifications.tasks import dispatch_due
+
+    try:
+        dispatch_due.delay()
+    except BrokerError:
+        logger.warning("broker unavailable; the next beat sweep will deliver")
+
+
+def notification_enqueue(
+    *,
+    channel_id: Any,
+    body: Any,
+    subject: Any = None,
+    payload: Any = None,
+    idempotency_key: str | None = None,
+) -> tuple[NotificationOutbox, bool]:
+    """Queue a notification in the caller's transaction; delivery starts when it commits.
+
+    Returns (notification, created). With an idempotency key already used on the channel,
+    returns the existing row and False.
+    """
+    errors: dict[str, list[str]] = {}
+    if not isinstance(body, str) or not body.strip():
+        errors["body"] = ["This field is required."]
+    if subject is not None and not isinstance(subject, str):
+        errors["subject"] = ["Must be a string."]
+    elif subject is not None and len(subject) > SUBJECT_MAX:
+        errors["subject"] = [f"Ensure this field has no more than {SUBJECT_MAX} characters."]
+    if payload is not None and not isinstance(payload, dict):
+        errors["payload"] = ["Must be a JSON object."]
+    if idempotency_key is not None and (not idempotency_key.strip() or len(idempotency_key) > IDEMPOTENCY_KEY_MAX):
+        errors["idempotency_key"] = [f"Must be 1 to {IDEMPOTENCY_KEY_MAX} characters."]
+    if not isinstance(channel_id, int) or isinstance(channel_id, bool):
+        errors["channel_id"] = ["A valid integer is required."]
+    if errors:
+        raise NotificationInvalid(f"Invalid notification: {', '.join(sorted(errors))}.", fields=errors)
+
+    with transaction.atomic():
+        channel = selectors.channel_get(channel_id=channel_id)
+        if idempotency_key:
+            existing = NotificationOutbox.objects.filter(channel=channel, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing, False
+        if not channel.active:
+            raise ChannelInactive(
+                f"Channel {channel.name!r} is inactive.", fields={"channel_id": ["Channel is inactive."]}
+            )
+        try:
+            with transaction.atomic():
+                notification = NotificationOutbox.objects.create(
+                    channel=channel,
+                    subject=subject,
+                    body=body,
+                    payload=payload,
+                    idempotency_key=idempotency_key or None,
+                    next_attempt_at=timezone.now(),
+                )
+        except IntegrityError:
+            # Same key sent twice at once: the other request created the row.
+            return NotificationOutbox.objects.get(channel=channel, idempotency_key=idempotency_key), False
+        transaction.on_commit(lambda: _schedule_delivery(notification.pk))
+    return notification, True
+
+
+@transaction.atomic
+def notification_retry(*, notification: NotificationOutbox) -> NotificationOutbox:
+    """Send a failed or cancelled notification again now, with a fresh attempt budget and the same message_id."""
+    updated = NotificationOutbox.objects.filter(
+        pk=notification.pk, status__in=[NotificationStatus.FAILED, NotificationStatus.CANCELLED]
+    ).update(
+        status=NotificationStatus.PENDING,
+        retry_base=F("attempts"),
+        next_attempt_at=timezone.now(),
+        locked_until=None,
+        updated_at=timezone.now(),
+    )
+    if not updated:
+        notification.refresh_from_db()
+        raise IllegalTransition(
+            f"Only failed or cancelled notifications can be retried; this one is {notification.status}.",
+            status=notification.status,
+        )
+    notification.refresh_from_db()
+    transaction.on_commit(lambda: _schedule_delivery(notification.pk))
+    return notification
+
+
+@transaction.atomic
+def notification_cancel(*, notification: NotificationOutbox) -> NotificationOutbox:
+    """Stop a pending notification from being delivered."""
+    updated = NotificationOutbox.objects.filter(pk=notification.pk, status=NotificationStatus.PENDING).update(
+        status=NotificationStatus.CANCELLED, locked_until=None, next_attempt_at=None, updated_at=timezone.now()
+    )
+    if not updated:
+        notification.refresh_from_db()
+        raise IllegalTransition(
+            f"Only pending notifications can be cancelled; this one is {notification.status}.",
+            status=notification.status,
+        )
+    notification.refresh_from_db()
+    return notification
+
+
+@transaction.atomic
+def notification_replay(
+    *,
+    channel_id: int | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> int:
+    """Queue every failed notification of a channel and creation range again; return how many."""
+    if channel_id is not None:
+        selectors.channel_get(channel_id=channel_id)
+    rows = NotificationOutbox.objects.filter(status=NotificationStatus.FAILED)
+    if channel_id is not None:
+        rows = rows.filter(channel_id=channel_id)
+    if created_after is not None:
+        rows = rows.filter(created_at__gte=created_after)
+    if created_before is not None:
+        rows = rows.filter(created_at__lt=created_before)
+    now = timezone.now()
+    count = rows.update(
+        status=NotificationStatus.PENDING,
+        retry_base=F("attempts"),
+        next_attempt_at=now,
+        locked_until=None,
+        updated_at=now,
+    )
+    if count:
+        transaction.on_commit(_schedule_sweep)
+    return count
+
+
+# --- The dispatcher's writes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A notification leased to this dispatcher, with what delivering it needs."""
+
+    message: OutgoingMessage
+    max_attempts: int
+    retry_base: int
+    rate_limit_per_minute: int | None
+    lease_until: datetime
+
+
+@dataclass
+class DeliveryResult:
+    claim: Claim
+    started_at: datetime
+    duration_ms: int
+    outcome: str
+    http_status: int | None = None
+    error: str = ""
+    response_excerpt: str = ""
+    retry_after: float | None = None
+    channel_gone: bool = False
+    permanent: bool = False
+
+
+def _to_claim(row: NotificationOutbox, lease_until: datetime) -> Claim:
+    channel = row.channel
+    return Claim(
+        message=OutgoingMessage(
+            outbox_id=row.pk,
+            message_id=row.message_id,
+            subject=row.subject or "",
+            body=row.body,
+            payload=row.payload,
+            created_at=row.created_at,
+            attempt_number=row.attempts + 1,
+            channel=ChannelSnapshot(
+                id=channel.pk,
+                name=channel.name,
+                channel_type=channel.channel_type,
+                target=channel.target,
+                config=channel.config or {},
+                secret=channel.secret,
+            ),
+        ),
+        max_attempts=channel.max_attempts,
+        retry_base=row.retry_base,
+        rate_limit_per_minute=channel.rate_limit_per_minute,
+        lease_until=lease_until,
+    )
+
+
+def outbox_claim_due_batch(*, limit: int, outbox_ids: list[int] | None = None) -> list[Claim]:
+    """Lease up to `limit` deliverable notifications to the caller (status → sending, locked_until set).
+
+    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED, so concurrent dispatchers take disjoint rows
+    without waiting for each other. SQLite has no row locks: an atomic compare-and-set UPDATE
+    (only rows still deliverable change) stamped with this claim's own lease time, read back.
+    """
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=notify_settings.LEASE_SECONDS)
+    deliverable = selectors.outbox_deliverable(now)
+    if outbox_ids is not None:
+        deliverable = deliverable.filter(pk__in=outbox_ids)
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            ids = list(
+                deliverable.select_for_update(skip_locked=True, of=("self",))
+                .order_by("id")
+                .values_list("id", flat=True)[:limit]
+            )
+            if not ids:
+                return []
+            NotificationOutbox.objects.filter(pk__in=ids).update(
+                status=NotificationStatus.SENDING, locked_until=lease_until, updated_at=now
+            )
+        else:
+            # A per-claim token in the microseconds tells this claim's rows from a concurrent one's.
+            lease_until += timedelta(microseconds=random.randrange(1_000_000))
+            candidates = list(deliverable.order_by("id").values_list("id", flat=True)[:limit])
+            if not candidates:
+                return []
+            selectors.outbox_deliverable(now).filter(pk__in=candidates).update(
+                status=NotificationStatus.SENDING, locked_until=lease_until, updated_at=now
+            )
+            ids = list(
+                NotificationOutbox.objects.filter(
+                    pk__in=candidates, status=NotificationStatus.SENDING, locked_until=lease_until
+                ).values_list("id", flat=True)
+            )
+        rows = NotificationOutbox.objects.filter(pk__in=ids).select_related("channel").order_by("id")
+        return [_to_claim(row, lease_until) for row in rows]
+
+
+@transaction.atomic
+def outbox_release(*, claims: list[Claim], not_before: datetime | None = None) -> int:
+    """Hand leased notifications back undelivered (no attempt made), due again at `not_before`."""
+    ids = [claim.message.outbox_id for claim in claims]
+    return NotificationOutbox.objects.filter(pk__in=ids, status=NotificationStatus.SENDING).update(
+        status=NotificationStatus.PENDING,
+        locked_until=None,
+        next_attempt_at=not_before or timezone.now(),
+        updated_at=timezone.now(),
+    )
+
+
+def retry_delay(*, attempt_in_round: int, retry_after: float | None = None) -> float:
+    """Seconds until the next attempt: exponential backoff with full jitter, at least Retry-After.
+
+    The ceiling doubles from BACKOFF_BASE each attempt up to BACKOFF_MAX; the delay is drawn
+    uniformly between BACKOFF_BASE and that ceiling, so the first retry waits BACKOFF_BASE
+    and retries of many notifications spread out instead of arriving together.
+    """
+    base = float(notify_settings.BACKOFF_BASE)
+    cap = float(notify_settings.BACKOFF_MAX)
+    ceiling = min(cap, base * (2 ** max(0, attempt_in_round - 1)))
+    delay = random.uniform(min(base, ceiling), ceiling)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, 86_400.0))
+    return delay
+
+
+def _final_outcome(result: DeliveryResult) -> str:
+    if result.outcome == AttemptOutcome.RETRY:
+        attempts_in_round = result.claim.message.attempt_number - result.claim.retry_base
+        if attempts_in_round >= result.claim.max_attempts:
+            return AttemptOutcome.FAILED
+    return result.outcome
+
+
+@transaction.atomic
+def outbox_record_results(*, results: list[DeliveryResult]) -> None:
+    """Write the attempts of a set of deliveries and move each notification and channel on.
+
+    Sent rows are finished in one UPDATE; retries and failures need a row each. A row is
+    only moved while it is still `sending`, so a late result cannot undo a newer state.
+    """
+    if not results:
+        return
+    now = timezone.now()
+    attempts = []
+    sent_ids: list[int] = []
+    for result in results:
+        outcome = _final_outcome(result)
+        error = result.error
+        if outcome == AttemptOutcome.FAILED and result.outcome == AttemptOutcome.RETRY:
+            error = f"{error} (gave up after {result.claim.max_attempts} attempts)"
+        attempts.append(
+            NotificationAttempt(
+                outbox_id=result.claim.message.outbox_id,
+                number=result.claim.message.attempt_number,
+                started_at=result.started_at,
+                duration_ms=result.duration_ms,
+                outcome=outcome,
+                http_status=result.http_status,
+                error=error,
+                response_excerpt=result.response_excerpt[:1024],
+            )
+        )
+        if outcome == AttemptOutcome.SENT:
+            sent_ids.append(result.claim.message.outbox_id)
+        elif outcome == AttemptOutcome.RETRY:
+            delay = retry_delay(
+                attempt_in_round=result.claim.message.attempt_number - result.claim.retry_base,
+                retry_after=result.retry_after,
+            )
+            NotificationOutbox.objects.filter(
+                pk=result.claim.message.outbox_id, status=NotificationStatus.SENDING
+            ).update(
+                status=NotificationStatus.PENDING,
+                attempts=F("attempts") + 1,
+                last_error=error,
+                next_attempt_at=now + timedelta(seconds=delay),
+                locked_until=None,
+                updated_at=now,
+            )
+        else:
+            NotificationOutbox.objects.filter(
+                pk=result.claim.message.outbox_id, status=NotificationStatus.SENDING
+            ).update(
+                status=NotificationStatus.FAILED,
+                attempts=F("attempts") + 1,
+                last_error=error,
+                next_attempt_at=None,
+                locked_until=None,
+                updated_at=now,
+            )
+    NotificationAttempt.objects.bulk_create(attempts)
+    if sent_ids:
+        NotificationOutbox.objects.filter(pk__in=sent_ids, status=NotificationStatus.SENDING).update(
+            status=NotificationStatus.SENT,
+            attempts=F("attempts") + 1,
+            sent_at=now,
+            last_error=None,
+            next_attempt_at=None,
+            locked_until=None,
+            updated_at=now,
+        )
+    _record_channel_health(results, now)
+
+
+def _record_channel_health(results: list[DeliveryResult], now: datetime) -> None:
+    per_channel: dict[int, list[DeliveryResult]] = defaultdict(list)
+    for result in results:
+        per_channel[result.claim.message.channel.id].append(result)
+    threshold = int(notify_settings.PAUSE_AFTER_FAILURES)
+    for channel_id, channel_results in per_channel.items():
+        channel_results.sort(key=lambda r: r.started_at)
+        last_success = max((i for i, r in enumerate(channel_results) if r.outcome == AttemptOutcome.SENT), default=-1)
+        trailing_failures = channel_results[last_success + 1 :]
+        channel = NotificationChannel.objects.filter(pk=channel_id)
+        if last_success >= 0 and not trailing_failures:
+            # The hot path: skip the write (and its row lock, which every delivery thread
+            # would queue on) while the health fields are already right to the second.
+            channel.filter(
+                Q(consecutive_failures__gt=0)
+                | Q(last_success_at__isnull=True)
+                | Q(last_success_at__lt=now - timedelta(seconds=1))
+            ).update(consecutive_failures=0, last_success_at=now)
+            continue
+        last_error = trailing_failures[-1].error
+        if last_success >= 0:
+            channel.update(
+                consecutive_failures=len(trailing_failures),
+                last_success_at=now,
+                last_failure_at=now,
+                last_error=last_error,
+            )
+        else:
+            channel.update(
+                consecutive_failures=F("consecutive_failures") + len(trailing_failures),
+                last_failure_at=now,
+                last_error=last_error,
+            )
+        gone = [r for r in trailing_failures if r.channel_gone]
+        if gone:
+            channel.update(
+                active=False,
+                disabled_reason=f"Deactivated at {now:%Y-%m-%d %H:%M:%S}Z: the endpoint answered 410 Gone.",
+                updated_at=now,
+            )
+        if threshold > 0:
+            channel.filter(consecutive_failures__gte=threshold, paused=False).update(
+                paused=True,
+                disabled_reason=f"Paused after {threshold} consecutive failed deliveries; last error: {last_error}",
+                updated_at=now,
+            )

@@ -1,0 +1,37 @@
+"""Celery transport for notifications: take ids, call the engine. Both tasks are safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import OperationalError
+
+from notifications.conf import notify_settings
+from notifications.dispatch import notification_deliver, notification_dispatch_due
+
+
+@shared_task(
+    name="notifications.tasks.deliver",
+    acks_late=True,
+    soft_time_limit=60,
+    time_limit=90,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def deliver(outbox_id: int) -> str | None:
+    """Deliver one notification if it is still due (it may have been delivered by the sweep)."""
+    return notification_deliver(outbox_id=outbox_id)
+
+
+@shared_task(
+    name="notifications.tasks.dispatch_due",
+    acks_late=True,
+    soft_time_limit=90,
+    time_limit=120,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=2,
+)
+def dispatch_due() -> str:
+    """The beat sweep: deliver due notifications and reclaim expired leases for up to SWEEP_SECONDS."""
+    return str(notification_dispatch_due(max_seconds=float(notify_settings.SWEEP_SECONDS)))

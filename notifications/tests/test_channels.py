@@ -1,0 +1,177 @@
+"""Each channel backend against a real peer."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from notifications.channels import ChannelSnapshot, DeliveryContext, OutgoingMessage, get_backend
+from notifications.channels.webhook import generate_secret
+from notifications.exceptions import ChannelGone, PermanentDeliveryError, RetryableDeliveryError
+
+
+def message(channel_type, target, *, secret="", config=None, payload=None):
+    return OutgoingMessage(
+        outbox_id=7,
+        message_id="msg_0123456789abcdef",
+        subject="Disk almost full",
+        body="Disk /var is 91% full.",
+        payload=payload if payload is not None else {"host": "web-1"},
+        created_at=datetime(2026, 11, 26, 9, 0, tzinfo=UTC),
+        attempt_number=1,
+        channel=ChannelSnapshot(
+            id=3, name="ops", channel_type=channel_type, target=target, config=config or {}, secret=secret
+        ),
+    )
+
+
+def send(msg):
+    with DeliveryContext() as context:
+        return get_backend(msg.channel.channel_type).send(msg, context)
+
+
+def test_webhook_signature_verifies_with_standardwebhooks(sink):
+    secret = generate_secret()
+    sink.secret = secret
+    report = send(message("webhook", sink.url, secret=secret, config={"headers": {"X-Team": "ops"}}))
+    assert report.http_status == 204
+    received = sink.received[0]
+    assert received.verified is True
+    assert received.headers["Webhook-Id"] == "msg_0123456789abcdef"
+    assert received.headers["X-Team"] == "ops"
+    data = Webhook(secret).verify(received.body, received.headers)
+    assert data["type"] == "notification"
+    assert data["data"]["subject"] == "Disk almost full"
+    assert data["data"]["payload"] == {"host": "web-1"}
+
+
+def test_webhook_signed_with_another_secret_does_not_verify(sink):
+    sink.secret = generate_secret()
+    send(message("webhook", sink.url, secret=generate_secret()))
+    assert sink.received[0].verified is False
+
+
+def test_webhook_secret_starts_with_whsec():
+    assert generate_secret().startswith("whsec_")
+    assert generate_secret() != generate_secret()
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 408, 429])
+def test_retryable_answers_raise_a_retry(sink, status):
+    sink.statuses = [status]
+    with pytest.raises(RetryableDeliveryError) as info:
+        send(message("webhook", sink.url, secret=generate_secret()))
+    assert info.value.http_status == status
+
+
+def test_retry_after_header_is_read(sink):
+    sink.statuses = [429]
+    sink.headers = {"Retry-After": "120"}
+    with pytest.raises(RetryableDeliveryError) as info:
+        send(message("webhook", sink.url, secret=generate_secret()))
+    assert info.value.retry_after == 120
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_other_client_errors_fail_permanently(sink, status):
+    sink.statuses = [status]
+    with pytest.raises(PermanentDeliveryError) as info:
+        send(message("webhook", sink.url, secret=generate_secret()))
+    assert not isinstance(info.value, ChannelGone)
+    assert info.value.response_excerpt == f"answer {status}"
+
+
+def test_410_means_the_channel_is_gone(sink):
+    sink.statuses = [410]
+    with pytest.raises(ChannelGone):
+        send(message("webhook", sink.url, secret=generate_secret()))
+
+
+def test_a_redirect_is_not_followed_and_fails(sink):
+    sink.statuses = [301]
+    sink.headers = {"Location": "http://169.254.169.254/"}
+    with pytest.raises(PermanentDeliveryError, match="redirects are not followed"):
+        send(message("webhook", sink.url, secret=generate_secret()))
+    assert len(sink.received) == 1
+
+
+def test_connection_refused_is_retryable(allow_private):
+    from notifications.tests.conftest import free_port
+
+    with pytest.raises(RetryableDeliveryError, match="network error"):
+        send(message("webhook", f"http://127.0.0.1:{free_port()}/hook", secret=generate_secret()))
+
+
+def test_slack_posts_text_with_subject(sink):
+    send(message("slack", sink.url, config={"username": "opsbot"}))
+    body = json.loads(sink.received[0].body)
+    assert body["text"].startswith("*Disk almost full*\nDisk /var is 91% full.")
+    assert body["username"] == "opsbot"
+
+
+def test_email_goes_through_django_smtp_backend_to_a_real_server(smtp_server):
+    report = send(message("email", "a@example.com, b@example.com"))
+    assert "2 recipient" in report.response_excerpt
+    envelope = smtp_server.envelopes[0]
+    assert envelope.rcpt_tos == ["a@example.com", "b@example.com"]
+    content = envelope.content.decode()
+    assert "Subject: Disk almost full" in content
+    assert "X-OpsConsole-Message-Id: msg_0123456789abcdef" in content
+
+
+def test_email_refused_recipient_fails_permanently(smtp_server):
+    with pytest.raises(PermanentDeliveryError, match="refused"):
+        send(message("email", "reject@example.com"))
+
+
+def test_email_to_a_server_that_is_down_is_retryable(settings):
+    from notifications.tests.conftest import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = free_port()
+    with pytest.raises(RetryableDeliveryError):
+        send(message("email", "a@example.com"))
+
+
+def test_apprise_delivers_to_a_json_endpoint(httpserver, notify_config, allow_private):
+    notify_config(APPRISE_SCHEMES=["json"])
+    httpserver.expect_request("/apprise", method="POST").respond_with_data("ok")
+    target = f"json://127.0.0.1:{httpserver.port}/apprise"
+    backend = get_backend("apprise")
+    assert backend.clean_target(target, {}) == target
+    send(message("apprise", target))
+    request, _ = httpserver.log[0]
+    body = json.loads(request.get_data())
+    assert body["title"] == "Disk almost full"
+    assert body["message"].startswith("Disk /var is 91% full.")
+
+
+def test_apprise_scheme_outside_the_allowlist_is_refused(notify_config):
+    notify_config(APPRISE_SCHEMES=["discord"])
+    with pytest.raises(ValueError, match="not allowed"):
+        get_backend("apprise").clean_target("json://hooks.example.com/x", {})
+
+
+def test_apprise_generic_url_to_metadata_is_refused(notify_config, allow_private):
+    notify_config(APPRISE_SCHEMES=["json"])
+    with pytest.raises(ValueError, match="link-local"):
+        get_backend("apprise").clean_target("json://169.254.169.254/latest", {})
+
+
+def test_log_channel_writes_the_message_to_the_log(caplog):
+    with caplog.at_level("INFO", logger="notifications.log_channel"):
+        send(message("log", "ops"))
+    assert "msg_0123456789abcdef" in caplog.text
+
+
+def test_email_target_with_a_bad_address_is_refused():
+    with pytest.raises(ValueError, match="not-an-address"):
+        get_backend("email").clean_target("ok@example.com, not-an-address", {})
+
+
+def test_webhook_target_must_be_https_unless_private_is_allowed(settings):
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = False
+    with pytest.raises(ValueError, match="https"):
+        get_backend("webhook").clean_target("http://hooks.example.com/x", {})
