@@ -235,6 +235,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name per choice set, shared by every field that uses it.
+    "ENUM_NAME_OVERRIDES": {
+        "MaintenanceModeEnum": "maintenance.models.Mode",
+        "ChannelTypeEnum": "notifications.models.ChannelType",
+        "NotificationStatusEnum": "notifications.models.NotificationStatus",
+        "AttemptOutcomeEnum": "notifications.models.AttemptOutcome",
+        "ExportJobStatusEnum": "exports.models.JobStatus",
+        "ExportFormatEnum": "exports.models.ExportFormat",
+        "PurgeTriggerEnum": "retention.models.PurgeTrigger",
+        "PurgeStatusEnum": "retention.models.PurgeStatus",
+    },
 }
 
 # --- App settings (each app reads its own dict through its conf.py accessor) -----

@@ -10,7 +10,7 @@ from opsconsole.api.views import SystemRootView
 
 def system(prefix: str) -> str:
     """`system/<prefix>` with an optional trailing slash, stopping at a path boundary."""
-    return rf"^system/{prefix}(?=/|$)/?"
+    return rf"^system/{prefix}/?"
 
 
 admin.site.site_header = "OpsConsole"

@@ -161,15 +161,16 @@ def test_a_real_purge_is_queued_to_a_worker_on_commit_and_returns_the_run_ids(
     assert MaintenanceEvent.objects.count() == 1  # the worker has not run yet
 
 
-def test_a_purge_in_maintenance_mode_is_a_409_with_a_clear_detail(api, frozen):
+def test_a_purge_in_maintenance_mode_is_refused_by_the_shield_with_503(api, frozen):
     PolicyFactory(category="maintenance.events", days_to_keep=30)
     MaintenanceEventFactory(at=CUTOFF - SECOND)
     maintenance_set_mode(mode="maintenance", reason="test")
 
     response = api.post("/system/retention/purge", {"dry_run": False}, format="json")
 
-    assert response.status_code == 409
-    assert "maintenance mode is 'maintenance'" in response.json()["detail"]
+    assert response.status_code == 503
+    assert response.json()["mode"] == "maintenance"
+    assert response["Retry-After"]
     assert not PurgeRun.objects.exists()
     assert MaintenanceEvent.objects.filter(at__lt=CUTOFF).count() == 1
 
