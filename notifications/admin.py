@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
+from exports.admin_actions import export_rows_action, has_export_permission
 from notifications import services
 from notifications.exceptions import ChannelInvalid, IllegalTransition
 from notifications.models import NotificationAttempt, NotificationChannel, NotificationOutbox
@@ -94,7 +95,16 @@ class NotificationChannelAdmin(admin.ModelAdmin):
             },
         ),
     ]
-    actions = ["send_test", "pause_channels", "resume_channels", "rotate_secret"]
+    actions = [
+        "send_test",
+        "pause_channels",
+        "resume_channels",
+        "rotate_secret",
+        export_rows_action("notifications.channels", date_fields={"created_at": "created"}),
+    ]
+
+    def has_export_permission(self, request) -> bool:
+        return has_export_permission(request)
 
     @admin.display(description="health")
     def health(self, channel: NotificationChannel) -> str:
@@ -191,7 +201,17 @@ class NotificationOutboxAdmin(admin.ModelAdmin):
     search_fields = ["subject", "body", "message_id", "idempotency_key"]
     date_hierarchy = "created_at"
     inlines = [AttemptInline]
-    actions = ["retry_now", "cancel"]
+    actions = [
+        "retry_now",
+        "cancel",
+        export_rows_action(
+            "notifications.outbox", lookups={"channel__id__exact": "channel"}, date_fields={"created_at": "created"}
+        ),
+    ]
+
+    def has_export_permission(self, request) -> bool:
+        return has_export_permission(request)
+
     readonly_fields = [
         "channel",
         "subject",
