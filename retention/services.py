@@ -196,9 +196,11 @@ def purge_preview(
             cutoff=cutoff,
             matched=matched,
             status=PurgeStatus.COMPLETED,
-            finished_at=timezone.now(),
             **_actor_fields(actor, actor_name),
         )
+        # started_at is stamped on insert; finishing after it keeps the history in order.
+        run.finished_at = run.started_at
+        PurgeRun.objects.filter(pk=run.pk).update(finished_at=run.finished_at)
         result.runs.append(run)
     return result
 
