@@ -87,7 +87,11 @@ def attempt_delivery(claim: Claim, context: DeliveryContext) -> DeliveryResult:
     except Exception as exc:
         # A bug in a backend must not kill the sweep and leave the batch leased until the
         # lease expires; it is logged with its traceback and retried like a network error.
-        logger.exception("notification %s: unexpected error in %s backend", claim.message.outbox_id, claim.message)
+        logger.exception(
+            "notification %s: unexpected error in the %s backend",
+            claim.message.outbox_id,
+            claim.message.channel.channel_type,
+        )
         outcome = AttemptOutcome.RETRY
         fields = {"error": f"internal error: {exc.__class__.__name__}: {exc}"}
     return DeliveryResult(
