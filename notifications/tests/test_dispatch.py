@@ -245,7 +245,7 @@ def test_email_notifications_reach_the_smtp_server(smtp_server):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_sweeps_on_sqlite_deliver_each_notification_once(sink):
+def test_concurrent_sweeps_deliver_each_notification_once(sink):
     from django.db import connection
 
     channel = WebhookChannelFactory(target=sink.url)
@@ -267,3 +267,22 @@ def test_concurrent_sweeps_on_sqlite_deliver_each_notification_once(sink):
     assert sink.overlaps == []
     assert NotificationOutbox.objects.filter(status=NotificationStatus.SENT).count() == 200
     assert NotificationChannel.objects.get(pk=channel.pk).consecutive_failures == 0
+
+
+def test_the_webhook_secret_never_reaches_the_log(sink, hook, caplog):
+    sink.statuses = [500, 204]
+    OutboxFactory(channel=hook)
+    with caplog.at_level("DEBUG"):
+        notification_dispatch_due()
+    assert len(sink.received) == 1
+    assert hook.secret not in caplog.text
+    assert hook.secret.removeprefix("whsec_") not in caplog.text
+
+
+def test_the_beat_sweep_and_delivery_tasks_are_registered_under_their_fixed_names(settings):
+    from opsconsole.celery import app
+
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover every app's tasks
+    assert settings.CELERY_BEAT_SCHEDULE["notifications-dispatch-due"]["task"] == "notifications.tasks.dispatch_due"
+    assert {"notifications.tasks.dispatch_due", "notifications.tasks.deliver"} <= set(app.tasks)
+    assert app.tasks["notifications.tasks.deliver"].acks_late
