@@ -324,7 +324,7 @@ def notification_enqueue(
                     body=body,
                     payload=payload,
                     idempotency_key=idempotency_key or None,
-                    next_attempt_at=timezone.now(),
+                    next_attempt_at=None,
                 )
         except IntegrityError:
             # Same key sent twice at once: the other request created the row.
@@ -341,7 +341,7 @@ def notification_retry(*, notification: NotificationOutbox) -> NotificationOutbo
     ).update(
         status=NotificationStatus.PENDING,
         retry_base=F("attempts"),
-        next_attempt_at=timezone.now(),
+        next_attempt_at=None,
         locked_until=None,
         updated_at=timezone.now(),
     )
@@ -393,7 +393,7 @@ def notification_replay(
     count = rows.update(
         status=NotificationStatus.PENDING,
         retry_base=F("attempts"),
-        next_attempt_at=now,
+        next_attempt_at=None,
         locked_until=None,
         updated_at=now,
     )
@@ -506,7 +506,7 @@ def outbox_release(*, claims: list[Claim], not_before: datetime | None = None) -
     return NotificationOutbox.objects.filter(pk__in=ids, status=NotificationStatus.SENDING).update(
         status=NotificationStatus.PENDING,
         locked_until=None,
-        next_attempt_at=not_before or timezone.now(),
+        next_attempt_at=not_before,
         updated_at=timezone.now(),
     )
 
