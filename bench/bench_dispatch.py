@@ -117,7 +117,7 @@ def _child(kind: str, count: int, baseline_count: int, port: int) -> dict:
     from notifications.channels.webhook import signed_headers, webhook_body
     from notifications.dispatch import notification_dispatch_due
     from notifications.models import NotificationChannel, NotificationOutbox, NotificationStatus
-    from notifications.services import _to_claim
+    from notifications.services import claim_from_row
 
     call_command("migrate", verbosity=0)
     NotificationOutbox.objects.all().delete()
@@ -148,7 +148,7 @@ def _child(kind: str, count: int, baseline_count: int, port: int) -> dict:
         batch_size=1000,
     )
     sample = list(NotificationOutbox.objects.select_related("channel").order_by("id")[:baseline_count])
-    claims = [_to_claim(row, row.created_at) for row in sample]
+    claims = [claim_from_row(row, row.created_at) for row in sample]
 
     email_settings = {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",

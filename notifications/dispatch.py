@@ -28,7 +28,7 @@ from notifications.ratelimit import next_window_start, rate_limit_take
 from notifications.services import (
     Claim,
     DeliveryResult,
-    _final_outcome,
+    final_outcome,
     outbox_claim_due_batch,
     outbox_record_results,
     outbox_release,
@@ -48,7 +48,7 @@ class DispatchSummary:
 
     def add(self, results: list[DeliveryResult]) -> None:
         for result in results:
-            outcome = _final_outcome(result)
+            outcome = final_outcome(result)
             if outcome == AttemptOutcome.SENT:
                 self.sent += 1
             elif outcome == AttemptOutcome.RETRY:
@@ -134,7 +134,7 @@ def notification_deliver(*, outbox_id: int) -> str | None:
     with DeliveryContext(max_connections=1) as context:
         result = attempt_delivery(allowed[0], context)
     outbox_record_results(results=[result])
-    return _final_outcome(result)
+    return final_outcome(result)
 
 
 def notification_dispatch_due(
