@@ -28,7 +28,7 @@ from notifications.ratelimit import next_window_start, rate_limit_take
 from notifications.services import (
     Claim,
     DeliveryResult,
-    _final_outcome,
+    final_outcome,
     outbox_claim_due_batch,
     outbox_record_results,
     outbox_release,
@@ -48,7 +48,7 @@ class DispatchSummary:
 
     def add(self, results: list[DeliveryResult]) -> None:
         for result in results:
-            outcome = _final_outcome(result)
+            outcome = final_outcome(result)
             if outcome == AttemptOutcome.SENT:
                 self.sent += 1
             elif outcome == AttemptOutcome.RETRY:
@@ -87,7 +87,11 @@ def attempt_delivery(claim: Claim, context: DeliveryContext) -> DeliveryResult:
     except Exception as exc:
         # A bug in a backend must not kill the sweep and leave the batch leased until the
         # lease expires; it is logged with its traceback and retried like a network error.
-        logger.exception("notification %s: unexpected error in %s backend", claim.message.outbox_id, claim.message)
+        logger.exception(
+            "notification %s: unexpected error in the %s backend",
+            claim.message.outbox_id,
+            claim.message.channel.channel_type,
+        )
         outcome = AttemptOutcome.RETRY
         fields = {"error": f"internal error: {exc.__class__.__name__}: {exc}"}
     return DeliveryResult(
@@ -130,7 +134,7 @@ def notification_deliver(*, outbox_id: int) -> str | None:
     with DeliveryContext(max_connections=1) as context:
         result = attempt_delivery(allowed[0], context)
     outbox_record_results(results=[result])
-    return _final_outcome(result)
+    return final_outcome(result)
 
 
 def notification_dispatch_due(

@@ -38,6 +38,10 @@ class UnsafeTarget(Exception):
     """The target resolves to an address we must not connect to (SSRF guard)."""
 
 
+class UnresolvableHost(UnsafeTarget):
+    """The target's host does not resolve: refused at creation, retried at delivery (DNS may recover)."""
+
+
 class DeliveryError(Exception):
     """A delivery attempt did not succeed. Subclasses say what to do next."""
 

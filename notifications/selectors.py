@@ -49,6 +49,8 @@ def outbox_get(*, outbox_id: int) -> NotificationOutbox:
 def outbox_deliverable(now: datetime | None = None) -> QuerySet[NotificationOutbox]:
     """Rows a dispatcher may claim: pending and due, or sending with an expired lease; channel active, not paused."""
     now = now or timezone.now()
+    # next_attempt_at is NULL for "as soon as possible" (new, retried, replayed rows), so a
+    # worker whose clock runs behind the web server's still finds them due.
     due = Q(status=NotificationStatus.PENDING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     lease_expired = Q(status=NotificationStatus.SENDING) & (Q(locked_until__isnull=True) | Q(locked_until__lt=now))
     return NotificationOutbox.objects.filter(due | lease_expired, channel__active=True, channel__paused=False)

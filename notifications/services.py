@@ -324,7 +324,7 @@ def notification_enqueue(
                     body=body,
                     payload=payload,
                     idempotency_key=idempotency_key or None,
-                    next_attempt_at=timezone.now(),
+                    next_attempt_at=None,
                 )
         except IntegrityError:
             # Same key sent twice at once: the other request created the row.
@@ -341,7 +341,7 @@ def notification_retry(*, notification: NotificationOutbox) -> NotificationOutbo
     ).update(
         status=NotificationStatus.PENDING,
         retry_base=F("attempts"),
-        next_attempt_at=timezone.now(),
+        next_attempt_at=None,
         locked_until=None,
         updated_at=timezone.now(),
     )
@@ -393,7 +393,7 @@ def notification_replay(
     count = rows.update(
         status=NotificationStatus.PENDING,
         retry_base=F("attempts"),
-        next_attempt_at=now,
+        next_attempt_at=None,
         locked_until=None,
         updated_at=now,
     )
@@ -430,7 +430,8 @@ class DeliveryResult:
     permanent: bool = False
 
 
-def _to_claim(row: NotificationOutbox, lease_until: datetime) -> Claim:
+def claim_from_row(row: NotificationOutbox, lease_until: datetime) -> Claim:
+    """Copy what delivery needs out of the ORM row, so delivery threads never touch the database."""
     channel = row.channel
     return Claim(
         message=OutgoingMessage(
@@ -496,7 +497,7 @@ def outbox_claim_due_batch(*, limit: int, outbox_ids: list[int] | None = None) -
                 ).values_list("id", flat=True)
             )
         rows = NotificationOutbox.objects.filter(pk__in=ids).select_related("channel").order_by("id")
-        return [_to_claim(row, lease_until) for row in rows]
+        return [claim_from_row(row, lease_until) for row in rows]
 
 
 @transaction.atomic
@@ -506,7 +507,7 @@ def outbox_release(*, claims: list[Claim], not_before: datetime | None = None) -
     return NotificationOutbox.objects.filter(pk__in=ids, status=NotificationStatus.SENDING).update(
         status=NotificationStatus.PENDING,
         locked_until=None,
-        next_attempt_at=not_before or timezone.now(),
+        next_attempt_at=not_before,
         updated_at=timezone.now(),
     )
 
@@ -527,7 +528,8 @@ def retry_delay(*, attempt_in_round: int, retry_after: float | None = None) -> f
     return delay
 
 
-def _final_outcome(result: DeliveryResult) -> str:
+def final_outcome(result: DeliveryResult) -> str:
+    """The attempt's outcome after the attempt budget: a retry past max_attempts is a failure."""
     if result.outcome == AttemptOutcome.RETRY:
         attempts_in_round = result.claim.message.attempt_number - result.claim.retry_base
         if attempts_in_round >= result.claim.max_attempts:
@@ -548,7 +550,7 @@ def outbox_record_results(*, results: list[DeliveryResult]) -> None:
     attempts = []
     sent_ids: list[int] = []
     for result in results:
-        outcome = _final_outcome(result)
+        outcome = final_outcome(result)
         error = result.error
         if outcome == AttemptOutcome.FAILED and result.outcome == AttemptOutcome.RETRY:
             error = f"{error} (gave up after {result.claim.max_attempts} attempts)"

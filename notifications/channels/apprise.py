@@ -11,7 +11,7 @@ import apprise as apprise_lib
 from notifications.channels.base import ChannelBackend, DeliveryContext, DeliveryReport, OutgoingMessage
 from notifications.channels.network import check_url
 from notifications.conf import notify_settings
-from notifications.exceptions import RetryableDeliveryError, UnsafeTarget
+from notifications.exceptions import RetryableDeliveryError, UnresolvableHost, UnsafeTarget
 
 # Schemes whose host part is a real host chosen by the user (generic HTTP endpoints);
 # those pass the SSRF guard. Other schemes address a fixed vendor API with tokens.
@@ -59,6 +59,8 @@ class AppriseBackend(ChannelBackend):
             raise PermanentDeliveryError("scheme no longer in the allowlist")
         try:
             _guard_host(target)
+        except UnresolvableHost as exc:
+            raise RetryableDeliveryError(f"network error: {exc}") from exc
         except UnsafeTarget as exc:
             raise PermanentDeliveryError(f"target refused: {exc}") from exc
         notifier = apprise_lib.Apprise()

@@ -20,7 +20,7 @@ import httpcore
 import httpx
 
 from notifications.conf import notify_settings
-from notifications.exceptions import UnsafeTarget
+from notifications.exceptions import UnresolvableHost, UnsafeTarget
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -47,14 +47,14 @@ def resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise UnsafeTarget(f"host {host!r} does not resolve: {exc.strerror}") from exc
+        raise UnresolvableHost(f"host {host!r} does not resolve: {exc.strerror}") from exc
     addresses: list[IPAddress] = []
     for _family, _type, _proto, _name, sockaddr in infos:
         address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise UnsafeTarget(f"host {host!r} does not resolve")
+        raise UnresolvableHost(f"host {host!r} does not resolve")
     return addresses
 
 
@@ -90,7 +90,11 @@ class GuardedNetworkBackend(httpcore.SyncBackend):
         local_address: str | None = None,
         socket_options: Iterable | None = None,
     ) -> httpcore.NetworkStream:
-        addresses = checked_addresses(host, port)
+        try:
+            addresses = checked_addresses(host, port)
+        except UnresolvableHost as exc:
+            # A DNS failure is a network error (retried), unlike a refused address.
+            raise httpcore.ConnectError(str(exc)) from exc
         last_error: Exception | None = None
         for address in addresses:
             try:

@@ -246,3 +246,10 @@ def test_missing_objects_are_404(api):
     assert api.get("/system/notify/4242").status_code == 404
     assert api.get("/system/notify/channels/4242").status_code == 404
     assert post(api, "/system/notify/4242/retry").status_code == 404
+
+
+def test_the_openapi_schema_describes_the_notify_endpoints(api):
+    schema = api.get("/system/schema/", HTTP_ACCEPT="application/json").json()
+    paths = " ".join(schema["paths"])
+    for fragment in ("/channels/{id}/rotate-secret/", "/{id}/retry/", "/replay/"):
+        assert fragment in paths

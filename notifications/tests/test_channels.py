@@ -175,3 +175,14 @@ def test_webhook_target_must_be_https_unless_private_is_allowed(settings):
     settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = False
     with pytest.raises(ValueError, match="https"):
         get_backend("webhook").clean_target("http://hooks.example.com/x", {})
+
+
+def test_a_dns_failure_at_delivery_is_retried_not_failed(allow_private, monkeypatch):
+    import socket
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    with pytest.raises(RetryableDeliveryError, match="does not resolve"):
+        send(message("webhook", "https://hooks.example.com/x", secret=generate_secret()))

@@ -182,7 +182,9 @@ def test_a_channel_is_paused_after_consecutive_failures_and_resumes(sink, notify
 def test_the_per_channel_rate_limit_holds_the_rest_for_the_next_minute(sink):
     channel = WebhookChannelFactory(target=sink.url, rate_limit_per_minute=2)
     OutboxFactory.create_batch(5, channel=channel)
-    summary = notification_dispatch_due()
+    # Early in a minute, so the window cannot roll over between the five deliveries.
+    with time_machine.travel(timezone.now().replace(second=5), tick=True):
+        summary = notification_dispatch_due()
     assert (summary.sent, summary.rate_limited) == (2, 3)
     assert len(sink.received) == 2
     held = NotificationOutbox.objects.filter(status=NotificationStatus.PENDING)
@@ -216,13 +218,13 @@ def test_a_private_target_is_refused_again_at_delivery_time(sink, hook, settings
 
 def test_a_slow_endpoint_does_not_stall_the_others(threaded_httpserver, allow_private, notify_config):
     notify_config(DELIVERY_CONCURRENCY=4)
-    slow = make_sink(threaded_httpserver, "/slow", delay=1.5)
+    slow = make_sink(threaded_httpserver, "/slow", delay=3.0)
     fast = make_sink(threaded_httpserver, "/fast")
     OutboxFactory(channel=WebhookChannelFactory(target=slow.url))
-    OutboxFactory.create_batch(30, channel=WebhookChannelFactory(target=fast.url))
+    OutboxFactory.create_batch(20, channel=WebhookChannelFactory(target=fast.url))
     summary = notification_dispatch_due()
-    assert summary.sent == 31
-    slow_answered_at = slow.received[0].at + 1.5
+    assert summary.sent == 21
+    slow_answered_at = slow.received[0].at + 3.0
     assert all(r.at < slow_answered_at for r in fast.received)
 
 
@@ -245,7 +247,7 @@ def test_email_notifications_reach_the_smtp_server(smtp_server):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_sweeps_on_sqlite_deliver_each_notification_once(sink):
+def test_concurrent_sweeps_deliver_each_notification_once(sink):
     from django.db import connection
 
     channel = WebhookChannelFactory(target=sink.url)
@@ -267,3 +269,22 @@ def test_concurrent_sweeps_on_sqlite_deliver_each_notification_once(sink):
     assert sink.overlaps == []
     assert NotificationOutbox.objects.filter(status=NotificationStatus.SENT).count() == 200
     assert NotificationChannel.objects.get(pk=channel.pk).consecutive_failures == 0
+
+
+def test_the_webhook_secret_never_reaches_the_log(sink, hook, caplog):
+    sink.statuses = [500, 204]
+    OutboxFactory(channel=hook)
+    with caplog.at_level("DEBUG"):
+        notification_dispatch_due()
+    assert len(sink.received) == 1
+    assert hook.secret not in caplog.text
+    assert hook.secret.removeprefix("whsec_") not in caplog.text
+
+
+def test_the_beat_sweep_and_delivery_tasks_are_registered_under_their_fixed_names(settings):
+    from opsconsole.celery import app
+
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover every app's tasks
+    assert settings.CELERY_BEAT_SCHEDULE["notifications-dispatch-due"]["task"] == "notifications.tasks.dispatch_due"
+    assert {"notifications.tasks.dispatch_due", "notifications.tasks.deliver"} <= set(app.tasks)
+    assert app.tasks["notifications.tasks.deliver"].acks_late
