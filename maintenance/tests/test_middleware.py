@@ -170,6 +170,16 @@ def test_a_get_view_that_writes_gets_503_from_the_database_guard(client, set_mod
     assert not Group.objects.exists()
 
 
+def test_an_api_get_that_writes_gets_the_json_503_from_the_exception_handler(client, set_mode):
+    set_mode("maintenance", retry_after=45, message="Racks moving")
+    with transaction.atomic():
+        response = client.get("/system/test/write-on-get")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "45"
+    assert response.json() == {"detail": "Racks moving", "mode": "maintenance", "retry_after": 45}
+    assert not Group.objects.exists()
+
+
 def test_a_get_view_that_writes_is_fine_in_normal_mode(client):
     assert client.get("/test/write-on-get").status_code == 200
     assert Group.objects.filter(name="written-by-a-get").exists()
