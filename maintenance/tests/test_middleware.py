@@ -219,3 +219,8 @@ def test_read_only_mode_costs_no_query_per_request(client, set_mode, django_asse
 )
 def test_sql_guard_tells_writes_from_reads(sql, writes):
     assert sql_is_write(sql) is writes
+
+
+def test_static_files_are_not_replaced_by_the_maintenance_page(client, set_mode):
+    set_mode("maintenance")
+    assert client.get("/static/admin/css/base.css").status_code != 503
