@@ -89,6 +89,8 @@ def refusal(request: HttpRequest, snapshot: MaintenanceSnapshot) -> HttpResponse
         response = HttpResponse(render_to_string("maintenance.html", context, request=request), status=503)
     response["Retry-After"] = str(retry_after)
     response["Cache-Control"] = "no-store"
+    # Answered before XFrameOptionsMiddleware (inner) runs, so set its header here.
+    response["X-Frame-Options"] = getattr(settings, "X_FRAME_OPTIONS", "DENY")
     # An expected refusal, not a server error: keep Django from logging each one at ERROR.
     response._has_been_logged = True  # type: ignore[attr-defined]
     logger.info("maintenance: refused %s %s (%s mode)", request.method, request.path, snapshot.mode)

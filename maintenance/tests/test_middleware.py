@@ -71,6 +71,7 @@ def test_browsers_get_the_maintenance_page(client, set_mode):
     assert response["Content-Type"].startswith("text/html")
     assert b"Back at noon" in response.content
     assert b"Changes are paused" in response.content
+    assert response["X-Frame-Options"] == "DENY"
 
 
 def test_retry_after_is_shortened_to_the_end_of_the_window(client, set_mode):
