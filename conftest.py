@@ -18,9 +18,8 @@ def _isolated_cache(settings, tmp_path):
     """Each test gets an empty cache of its own, so maintenance mode never leaks between tests."""
     from django.core.cache import caches
 
-    from maintenance.state import forget_local_state
+    from maintenance.state import prime_fresh_install
 
-    forget_local_state()  # the per-process memo of the mode must not leak between tests
     if settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
         settings.CACHES = {
             "default": {
@@ -30,6 +29,9 @@ def _isolated_cache(settings, tmp_path):
         }
     else:
         caches["default"].clear()
+    # A fresh database is in normal mode: say so in the cache and drop the per-process
+    # memo, so the mode never leaks between tests and a first request costs no query.
+    prime_fresh_install()
     yield
     caches["default"].clear()
 

@@ -65,6 +65,7 @@ def run(ctx) -> dict:
         raise RuntimeError(f"bench_shield child failed:\n{result.stdout}\n{result.stderr}")
     data = json.loads(result.stdout.strip().splitlines()[-1])
     notes = (
+        f"shield __call__ alone {data['call_ns']:.0f} ns/request in normal mode; "
         f"cheap view: {data['with_us']:.1f} us with vs {data['without_us']:.1f} us without "
         f"(baseline; CPU us/request); anonymous GET /system/ (DRF): {data['drf_pct']:+.2f} %; "
         f"read_only mode GET: {data['read_only_pct']:+.2f} %; queries/request: normal "
@@ -164,6 +165,33 @@ def _queries_per_request(handler, method: str, path_info: str, n: int = 200) -> 
     return len(captured.captured_queries) / n
 
 
+def _isolated_call_ns(n: int) -> float:
+    """The shield's own cost in normal mode: its __call__ around a view that does nothing."""
+    from django.test import RequestFactory
+
+    from maintenance.middleware import ReadOnlyShieldMiddleware
+
+    request = RequestFactory().get("/bench/ping")
+    response = HttpResponse()
+
+    def view(_request):
+        return response
+
+    shield = ReadOnlyShieldMiddleware(view)
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(n):
+            shield(request)
+        shielded = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(n):
+            view(request)
+        bare = time.perf_counter() - started
+        best = min(best, (shielded - bare) / n * 1e9)
+    return best
+
+
 def child() -> dict:
     import django
 
@@ -194,6 +222,7 @@ def child() -> dict:
         w, wo, pct = _compare(with_shield, without_shield, "/bench/ping", rounds, per_round)
         result.update(with_us=w * 1e6, without_us=wo * 1e6, overhead_pct=pct)
         result["queries_normal"] = _queries_per_request(with_shield, "GET", "/bench/ping")
+        result["call_ns"] = _isolated_call_ns(20_000 if quick else 200_000)
         _w, _wo, result["drf_pct"] = _compare(
             with_shield, without_shield, "/system/", max(4, rounds // 3), max(500, per_round // 2)
         )

@@ -8,7 +8,6 @@ import math
 import re
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from typing import Any
 
 from django.conf import settings
@@ -90,6 +89,8 @@ def refusal(request: HttpRequest, snapshot: MaintenanceSnapshot) -> HttpResponse
         response = HttpResponse(render_to_string("maintenance.html", context, request=request), status=503)
     response["Retry-After"] = str(retry_after)
     response["Cache-Control"] = "no-store"
+    # Answered before XFrameOptionsMiddleware (inner) runs, so set its header here.
+    response["X-Frame-Options"] = getattr(settings, "X_FRAME_OPTIONS", "DENY")
     # An expected refusal, not a server error: keep Django from logging each one at ERROR.
     response._has_been_logged = True  # type: ignore[attr-defined]
     logger.info("maintenance: refused %s %s (%s mode)", request.method, request.path, snapshot.mode)
@@ -128,7 +129,12 @@ class ReadOnlyShieldMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self._exempt: re.Pattern[str] | None = None
-        self._page_exempt = tuple(p for p in (settings.STATIC_URL, settings.MEDIA_URL) if p and p.startswith("/"))
+        self._aliases = tuple(connections)
+        # In maintenance mode these GETs still pass for everyone: the API answers non-staff
+        # itself (403), and static files are needed by the admin login page.
+        self._page_exempt = ("/system",) + tuple(
+            p for p in (settings.STATIC_URL, settings.MEDIA_URL) if p and p.startswith("/")
+        )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         snapshot = memo_snapshot()
@@ -154,16 +160,22 @@ class ReadOnlyShieldMiddleware:
         if (
             snapshot.mode == Mode.MAINTENANCE
             and method in PAGE_METHODS
-            and not path.startswith(("/system",) + self._page_exempt)
+            and not path.startswith(self._page_exempt)
             and not getattr(getattr(request, "user", None), "is_staff", False)
         ):
             return refusal(request, snapshot)
         request.maintenance_snapshot = snapshot  # type: ignore[attr-defined]
-        with ExitStack() as stack:
-            blocker = WriteBlocker(snapshot)
-            for connection in connections.all():
-                stack.enter_context(connection.execute_wrapper(blocker))
+        # connection.execute_wrapper() as a plain append/remove: the context manager and
+        # connections.all() cost more than the rest of this method together.
+        blocker = WriteBlocker(snapshot)
+        wrapped = [connections[alias] for alias in self._aliases]
+        for connection in wrapped:
+            connection.execute_wrappers.append(blocker)
+        try:
             return self.get_response(request)
+        finally:
+            for connection in wrapped:
+                connection.execute_wrappers.remove(blocker)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, WritesBlocked):

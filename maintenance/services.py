@@ -61,6 +61,7 @@ def _validated_retry_after(retry_after: Any) -> int | None:
 
 def _locked_state() -> MaintenanceState:
     state, _created = MaintenanceState.objects.select_for_update().get_or_create(pk=MaintenanceState.SINGLETON_ID)
+    state.publish_handled_by_service = True  # type: ignore[attr-defined]  # _publish() does it, once
     return state
 
 

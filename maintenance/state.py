@@ -274,3 +274,25 @@ def publish_on_commit(snapshot: MaintenanceSnapshot, *, using: str = DEFAULT_DB_
     _publish.maintenance_publish = True  # type: ignore[attr-defined]
     mark_pending_change()
     transaction.on_commit(_publish, using=using)
+
+
+def prime_fresh_install() -> None:
+    """Start as a fresh install does: no memo, and the shared cache saying normal.
+
+    For test isolation: each test's database starts without a state row (normal), so its
+    first request need not pay the cold-cache query.
+    """
+    forget_local_state()
+    caches["default"].set(CACHE_KEY, FRESH_INSTALL.as_cache_value(), cache_ttl())
+
+
+def state_saved(sender: type, instance: MaintenanceState, using: str = DEFAULT_DB_ALIAS, **_kwargs: Any) -> None:
+    """post_save: a write that bypassed the service (shell, fixtures, tests) is published too."""
+    if getattr(instance, "publish_handled_by_service", False):
+        return
+    publish_on_commit(MaintenanceSnapshot.from_state(instance), using=using)
+
+
+def state_deleted(sender: type, instance: MaintenanceState, using: str = DEFAULT_DB_ALIAS, **_kwargs: Any) -> None:
+    """post_delete: no row means normal."""
+    publish_on_commit(FRESH_INSTALL, using=using)

@@ -71,6 +71,7 @@ def test_browsers_get_the_maintenance_page(client, set_mode):
     assert response["Content-Type"].startswith("text/html")
     assert b"Back at noon" in response.content
     assert b"Changes are paused" in response.content
+    assert response["X-Frame-Options"] == "DENY"
 
 
 def test_retry_after_is_shortened_to_the_end_of_the_window(client, set_mode):
@@ -170,6 +171,16 @@ def test_a_get_view_that_writes_gets_503_from_the_database_guard(client, set_mod
     assert not Group.objects.exists()
 
 
+def test_an_api_get_that_writes_gets_the_json_503_from_the_exception_handler(client, set_mode):
+    set_mode("maintenance", retry_after=45, message="Racks moving")
+    with transaction.atomic():
+        response = client.get("/system/test/write-on-get")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "45"
+    assert response.json() == {"detail": "Racks moving", "mode": "maintenance", "retry_after": 45}
+    assert not Group.objects.exists()
+
+
 def test_a_get_view_that_writes_is_fine_in_normal_mode(client):
     assert client.get("/test/write-on-get").status_code == 200
     assert Group.objects.filter(name="written-by-a-get").exists()
@@ -209,3 +220,8 @@ def test_read_only_mode_costs_no_query_per_request(client, set_mode, django_asse
 )
 def test_sql_guard_tells_writes_from_reads(sql, writes):
     assert sql_is_write(sql) is writes
+
+
+def test_static_files_are_not_replaced_by_the_maintenance_page(client, set_mode):
+    set_mode("maintenance")
+    assert client.get("/static/admin/css/base.css").status_code != 503

@@ -6,6 +6,7 @@ from django.db import OperationalError, connection, transaction
 from django.test import override_settings
 
 from maintenance import state as state_cache
+from maintenance.models import MaintenanceState
 from maintenance.selectors import current_mode, is_normal, maintenance_snapshot
 from maintenance.services import maintenance_set_mode
 from maintenance.state import CACHE_KEY, MaintenanceSnapshot
@@ -34,8 +35,13 @@ def test_reads_after_the_first_make_no_database_query(django_capture_on_commit_c
             assert not is_normal()
 
 
+def lost_publication(**fields):
+    """A committed row the cache never heard of (bulk_create sends no signal)."""
+    MaintenanceState.objects.bulk_create([MaintenanceState(**fields)])
+
+
 def test_a_cold_cache_costs_one_query_and_is_filled(django_assert_num_queries):
-    MaintenanceStateFactory(mode="read_only", message="upgrade")
+    lost_publication(mode="read_only", message="upgrade")
     with django_assert_num_queries(1):
         assert current_mode() == "read_only"
     assert MaintenanceSnapshot.from_cache_value(cache.get(CACHE_KEY)).mode == "read_only"
@@ -55,7 +61,7 @@ def test_the_memo_is_trusted_for_at_most_local_ttl(settings):
 
 
 def test_a_reader_does_not_overwrite_a_state_published_meanwhile():
-    MaintenanceStateFactory(mode="normal")
+    lost_publication(mode="normal")
     cache.set(CACHE_KEY, MaintenanceSnapshot(mode="maintenance").as_cache_value())
     # A reader that had loaded the old row publishes with add(), which keeps the newer value.
     cache.add(CACHE_KEY, MaintenanceSnapshot(mode="normal").as_cache_value())
@@ -98,7 +104,7 @@ def test_health_style_reads_never_write_the_cache():
 
 
 def test_with_the_database_unreachable_the_shield_keeps_the_last_known_mode(settings):
-    MaintenanceStateFactory(mode="read_only")
+    lost_publication(mode="read_only")
     assert current_mode() == "read_only"
     cache.clear()
     state_cache._memo = (state_cache._memo[0], 0.0)  # expired memo, cold cache
@@ -110,3 +116,18 @@ def test_with_the_database_unreachable_the_shield_keeps_the_last_known_mode(sett
         assert current_mode() == "read_only"
         with pytest.raises(OperationalError):
             maintenance_snapshot(publish=False)
+
+
+def test_direct_writes_that_bypass_the_service_are_published_on_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        MaintenanceStateFactory(mode="maintenance", message="set in a shell")
+    assert MaintenanceSnapshot.from_cache_value(cache.get(CACHE_KEY)).message == "set in a shell"
+    with django_capture_on_commit_callbacks(execute=True):
+        MaintenanceState.objects.all().delete()
+    assert cache.get(CACHE_KEY)["mode"] == "normal"
+
+
+def test_a_direct_write_is_seen_by_its_own_transaction_before_commit():
+    assert current_mode() == "normal"
+    MaintenanceStateFactory(mode="read_only")
+    assert current_mode() == "read_only"

@@ -3,9 +3,12 @@ import socket
 import time
 
 import pytest
+from django.core.cache import cache
 from django.db import OperationalError, connection
 from django.test import override_settings
 
+from maintenance.models import MaintenanceState
+from maintenance.state import CACHE_KEY
 from maintenance.tests.factories import MaintenanceStateFactory
 from opsconsole.testing import port_open
 
@@ -37,21 +40,29 @@ def test_health_reports_the_maintenance_mode(anon_api):
 
 
 def test_health_writes_nothing(anon_api, settings):
-    MaintenanceStateFactory(mode="read_only")
+    MaintenanceState.objects.bulk_create([MaintenanceState(mode="read_only")])  # committed, not yet cached
     statements = []
 
     def record(execute, sql, params, many, context):
         statements.append(sql)
         return execute(sql, params, many, context)
 
+    def cache_files():
+        folder = settings.CACHES["default"]["LOCATION"]
+        if not settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache") or not os.path.isdir(folder):
+            return {}
+        return {name: os.stat(os.path.join(folder, name)).st_mtime_ns for name in os.listdir(folder)}
+
+    cache.delete(CACHE_KEY)  # cold: the shield and the probe must not fill it
+    before = cache_files()
     with connection.execute_wrapper(record):
         response = anon_api.get("/health")
     assert response.status_code == 200
+    assert response.json()["maintenance"]["mode"] == "read_only"
     assert statements and all(sql.lstrip().upper().startswith("SELECT") for sql in statements)
     assert "Set-Cookie" not in response.headers and not response.cookies
-    cache_dir = settings.CACHES["default"]["LOCATION"]
-    if settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
-        assert not os.path.isdir(cache_dir) or os.listdir(cache_dir) == []
+    assert cache.get(CACHE_KEY) is None
+    assert cache_files() == before
 
 
 def test_health_refuses_writes_and_needs_no_auth(anon_api):
@@ -60,6 +71,8 @@ def test_health_refuses_writes_and_needs_no_auth(anon_api):
 
 
 def test_database_down_is_503_and_down(anon_api):
+    cache.delete(CACHE_KEY)
+
     def unreachable(execute, sql, params, many, context):
         raise OperationalError("connection refused")
 
