@@ -30,6 +30,7 @@ register(
             "reason",
             "message",
             "until",
+            "retry_after",
             Column("actor_id"),
             "actor_name",
             "source",
