@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -73,31 +75,64 @@ def read_snapshot() -> Iterator[BaseDatabaseWrapper]:
 
 
 class HashingFile:
-    """A write-only binary stream that keeps the SHA-256 and size of what passes through."""
+    """A write-only binary stream that keeps the SHA-256 and size of what passes through.
+
+    Hashing and disk writes run in a helper thread on 1 MB blocks: both release the GIL,
+    so on PostgreSQL's COPY path they overlap with receiving rows (sha256 alone costs about
+    a quarter of COPY's time here). Use it as a context manager; `size`, `sha256` are final
+    after the block.
+    """
+
+    BLOCK = 1 << 20
 
     def __init__(self, raw: BinaryIO) -> None:
         self.raw = raw
-        self.digest = hashlib.sha256()
         self.size = 0
+        self._digest = hashlib.sha256()
+        self._buffer = bytearray()
+        self._blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="export-writer", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while (block := self._blocks.get()) is not None:
+            if self._error is None:
+                try:
+                    self._digest.update(block)
+                    self.raw.write(block)
+                except BaseException as exc:  # handed to the writing thread, which re-raises it
+                    self._error = exc
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        self.digest.update(data)
-        self.raw.write(data)
-        self.size += len(data)
-        return len(data)
+        self._raise_if_failed()
+        size = len(data)
+        self.size += size
+        if not self._buffer and size >= self.BLOCK:
+            self._blocks.put(bytes(data))
+            return size
+        self._buffer += data
+        if len(self._buffer) >= self.BLOCK:
+            self._blocks.put(bytes(self._buffer))
+            self._buffer.clear()
+        return size
 
     def tell(self) -> int:
         return self.size
 
     def flush(self) -> None:
-        self.raw.flush()
+        """Blocks are written as they fill; the last one on exit."""
+
+    def close(self) -> None:
+        """Library writers close their stream when done; the file is finished on exit."""
 
     @property
     def closed(self) -> bool:
-        return self.raw.closed
-
-    def close(self) -> None:
-        """Library writers close their stream when done; the engine closes the file itself."""
+        return False
 
     def writable(self) -> bool:
         return True
@@ -107,6 +142,23 @@ class HashingFile:
 
     def readable(self) -> bool:
         return False
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def __enter__(self) -> HashingFile:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None and self._buffer:
+            self._blocks.put(bytes(self._buffer))
+        self._buffer.clear()
+        self._blocks.put(None)
+        self._thread.join()
+        if exc_type is None:
+            self._raise_if_failed()
+            self.raw.flush()
 
 
 class Progress:
@@ -189,8 +241,7 @@ def write_dataset(
         )
     path = new_temp_path(f".{writer_class.extension}")
     try:
-        with open(path, "wb") as raw:
-            out = HashingFile(raw)
+        with open(path, "wb") as raw, HashingFile(raw) as out:
             writer = writer_class(out, dataset.resolved)  # type: ignore[arg-type]
             writer.begin()
             if use_copy(conn, writer_class) and not force_generic:
@@ -198,12 +249,11 @@ def write_dataset(
             else:
                 rows = _python_rows(conn, dataset, params, writer, progress)
             writer.finish()
-            raw.flush()
     except BaseException:
         # A partial file never outlives the attempt that wrote it (cancel, failure, time limit).
         path.unlink(missing_ok=True)
         raise
-    return WrittenFile(path=path, rows=rows, size=out.size, sha256=out.digest.hexdigest(), columns=dataset.column_names)
+    return WrittenFile(path=path, rows=rows, size=out.size, sha256=out.sha256, columns=dataset.column_names)
 
 
 def _python_rows(
@@ -246,21 +296,19 @@ def _copy_rows(
     sql, sql_params = dataset.rows_queryset(params, for_copy=True).query.get_compiler(connection=conn).as_sql()
     statement = f"COPY ({sql}) TO STDOUT WITH ({writer_class.copy_options})"
     block = bytearray()
-    lines = 0
-    block_size = 1 << 20
+    block_size = HashingFile.BLOCK
+    seen = 0
     with conn.cursor() as cursor:
         # psycopg 3 binds the parameters client-side, so Django's (sql, params) go in as they are.
         with cursor.cursor.copy(statement, sql_params) as copy:
-            for data in copy:
+            # The server sends one message per row: this loop is the per-row cost, keep it bare.
+            for seen, data in enumerate(copy, 1):  # noqa: B007 - `seen` is the running row count
                 block += data
                 if len(block) >= block_size:
                     out.write(block)
-                    # Newlines inside quoted values make this an estimate; the exact count comes at the end.
-                    lines += block.count(b"\n")
                     block.clear()
-                    progress.report(min(lines, total))
-        if block:
-            out.write(block)
+                    progress.report(min(seen, total))
+        out.write(block)
         rows = cursor.cursor.rowcount
     check_row_cap(rows, what=dataset.name)
     progress.report(rows, force=True)
@@ -310,16 +358,17 @@ def write_snapshot(
     }
     path = new_temp_path(".zip")
     temp_files.append(path)  # the caller removes it, whatever happens
-    with open(path, "wb") as raw:
-        out = HashingFile(raw)
-        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:  # type: ignore[arg-type]
-            for written, arcname in written_files:
-                archive.write(written.path, arcname)
-            archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-        raw.flush()
+    with (
+        open(path, "wb") as raw,
+        HashingFile(raw) as out,
+        zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive,  # type: ignore[arg-type]
+    ):
+        for written, arcname in written_files:
+            archive.write(written.path, arcname)
+        archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return WrittenFile(
         path=path,
         rows=sum(w.rows for w, _ in written_files),
         size=out.size,
-        sha256=out.digest.hexdigest(),
+        sha256=out.sha256,
     )
