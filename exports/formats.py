@@ -254,20 +254,27 @@ class ParquetWriter(FormatWriter):
             ]
         )
         self._row_group = int(conf.get("PARQUET_ROW_GROUP"))
-        self._buffer: list[Row] = []
+        # Chunks become Arrow batches at once (compact columns, not Python tuples) until a row group is full.
+        self._batches: list[Any] = []
+        self._buffered = 0
         self._writer = pq.ParquetWriter(self.out, self._schema, compression="zstd")
 
     def _flush(self) -> None:
-        if not self._buffer:
+        if not self._batches:
             return
-        columns = list(zip(*self._buffer, strict=True))
-        arrays = [self._pa.array(values, type=field.type) for values, field in zip(columns, self._schema, strict=True)]
-        self._writer.write_table(self._pa.Table.from_arrays(arrays, schema=self._schema))
-        self._buffer = []
+        table = self._pa.Table.from_batches(self._batches, schema=self._schema)
+        self._writer.write_table(table, row_group_size=self._row_group)
+        self._batches = []
+        self._buffered = 0
 
     def write_rows(self, rows: Sequence[Row]) -> None:
-        self._buffer.extend(rows)
-        if len(self._buffer) >= self._row_group:
+        if not rows:
+            return
+        columns = zip(*rows, strict=True)
+        arrays = [self._pa.array(values, type=field.type) for values, field in zip(columns, self._schema, strict=True)]
+        self._batches.append(self._pa.RecordBatch.from_arrays(arrays, schema=self._schema))
+        self._buffered += len(rows)
+        if self._buffered >= self._row_group:
             self._flush()
 
     def finish(self) -> None:
