@@ -292,9 +292,11 @@ def _copy_rows(
     *,
     total: int,
 ) -> int:
-    """Let PostgreSQL format the rows: COPY (<the filtered query>) TO STDOUT."""
-    sql, sql_params = dataset.rows_queryset(params, for_copy=True).query.get_compiler(connection=conn).as_sql()
-    statement = f"COPY ({sql}) TO STDOUT WITH ({writer_class.copy_options})"
+    """Let PostgreSQL format the rows: COPY (<the filtered query>) TO STDOUT, written as it arrives."""
+    queryset = dataset.rows_queryset(params, as_text=writer_class.copy_as_text)
+    sql, sql_params = queryset.query.get_compiler(connection=conn).as_sql()
+    select = writer_class.copy_select(sql, dataset.column_names)
+    statement = f"COPY ({select}) TO STDOUT WITH ({writer_class.copy_options})"
     block = bytearray()
     block_size = HashingFile.BLOCK
     seen = 0

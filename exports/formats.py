@@ -40,6 +40,15 @@ def pg_timestamptz_text(value: datetime) -> str:
     return text + "+00"
 
 
+def pg_json_timestamptz(value: datetime) -> str:
+    """`timestamptz` as PostgreSQL's row_to_json prints it with TimeZone UTC (a quoted JSON string)."""
+    value = value.astimezone(UTC)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}".rstrip("0")
+    return f'"{text}+00:00"'
+
+
 def _bool_text(value: bool) -> str:
     return "true" if value else "false"
 
@@ -66,12 +75,20 @@ class FormatWriter(ABC):
     content_type: ClassVar[str]
     # The most data rows a file of this format can hold (None: no limit).
     max_rows: ClassVar[int | None] = None
-    # Options of a PostgreSQL `COPY ... TO STDOUT WITH (...)` producing exactly this format's rows.
+    # Options of a PostgreSQL `COPY ... TO STDOUT WITH (...)` producing exactly this format's rows
+    # (None: the database cannot write this format, rows go through Python).
     copy_options: ClassVar[str | None] = None
+    # Column kinds cast to text in the SQL that COPY runs (CSV: booleans print 'true'/'false').
+    copy_as_text: ClassVar[frozenset[Kind]] = frozenset()
 
     def __init__(self, out: BinaryIO, columns: Sequence[Column]) -> None:
         self.out = out
         self.columns = list(columns)
+
+    @classmethod
+    def copy_select(cls, sql: str, column_names: Sequence[str]) -> str:
+        """The SELECT that COPY runs around the dataset's query `sql` (columns in order)."""
+        return sql
 
     def begin(self) -> None:  # noqa: B027 - optional hook
         """Write what comes before the rows (a header)."""
@@ -91,6 +108,7 @@ class CsvWriter(FormatWriter):
     extension = "csv"
     content_type = "text/csv; charset=utf-8"
     copy_options = "FORMAT csv"
+    copy_as_text = frozenset({Kind.BOOL, Kind.JSON})
 
     def __init__(self, out: BinaryIO, columns: Sequence[Column]) -> None:
         super().__init__(out, columns)
@@ -125,7 +143,7 @@ def _json_scalar(kind: Kind) -> Callable[[Any], str]:
 
         return embed
     if kind == Kind.DATETIME:
-        return lambda value: '"' + value.astimezone(UTC).isoformat() + '"'
+        return pg_json_timestamptz
     if kind == Kind.DATE:
         return lambda value: '"' + value.isoformat() + '"'
     if kind == Kind.BOOL:
@@ -136,15 +154,17 @@ def _json_scalar(kind: Kind) -> Callable[[Any], str]:
 
 
 class _JsonObjects(FormatWriter):
+    """Objects exactly as PostgreSQL's row_to_json writes them: compact, keys in column order."""
+
     def __init__(self, out: BinaryIO, columns: Sequence[Column]) -> None:
         super().__init__(out, columns)
-        self._encoders = [(json.dumps(c.name) + ": ", _json_scalar(c.kind)) for c in self.columns]  # type: ignore[arg-type]
+        self._encoders = [(json.dumps(c.name) + ":", _json_scalar(c.kind)) for c in self.columns]  # type: ignore[arg-type]
 
     def objects(self, rows: Sequence[Row]) -> list[str]:
         encoders = self._encoders
         return [
             "{"
-            + ", ".join(
+            + ",".join(
                 key + ("null" if value is None else encode(value))
                 for (key, encode), value in zip(encoders, row, strict=True)
             )
@@ -159,6 +179,15 @@ class JsonLinesWriter(_JsonObjects):
     name = "jsonl"
     extension = "jsonl"
     content_type = "application/jsonl; charset=utf-8"
+    # JSON text holds no raw newline or control character, so CSV mode with quote and delimiter
+    # characters that cannot occur passes each line through untouched (text mode would double
+    # every backslash).
+    copy_options = "FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02'"
+
+    @classmethod
+    def copy_select(cls, sql: str, column_names: Sequence[str]) -> str:
+        names = ", ".join('"' + name.replace('"', '""') + '"' for name in column_names)
+        return f"SELECT row_to_json(export_row)::text FROM ({sql}) AS export_row({names})"
 
     def write_rows(self, rows: Sequence[Row]) -> None:
         if rows:

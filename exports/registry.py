@@ -185,15 +185,17 @@ class Dataset:
             raise InvalidExportRequest(f"Invalid filters for {self.name}.", fields=dict(filterset.errors))
         return filterset.qs.order_by("pk")
 
-    def rows_queryset(self, params: Mapping[str, Any], *, for_copy: bool = False) -> QuerySet:
-        """`values_list` of the exported columns.
+    def rows_queryset(
+        self, params: Mapping[str, Any], *, as_text: frozenset[Kind] = frozenset({Kind.JSON})
+    ) -> QuerySet:
+        """`values_list` of the exported columns, the kinds in `as_text` cast to text in SQL.
 
-        JSON columns are read as the database's own JSON text (no parse/dump round trip);
-        for COPY, booleans are cast to 'true'/'false' as the Python CSV writer prints them.
+        By default JSON columns are read as the database's own JSON text (no parse/dump round
+        trip); a CSV COPY also casts booleans to 'true'/'false' as the Python CSV writer prints them.
         """
         expressions: list[Any] = []
         for column in self.resolved:
-            if column.kind == Kind.JSON or (for_copy and column.kind == Kind.BOOL):
+            if column.kind in as_text:
                 expressions.append(Cast(F(column.path), TextField()))
             else:
                 expressions.append(column.path)
