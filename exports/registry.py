@@ -105,6 +105,9 @@ def filter_keys(filterset_class: type[django_filters.FilterSet]) -> set[str]:
     return keys
 
 
+_BOOLEAN_WORDS = {"true": "true", "1": "true", "false": "false", "0": "false"}
+
+
 def _canonical_value(value: Any) -> str | list[str]:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -156,6 +159,14 @@ class Dataset:
                 f"Unknown filter for {self.name}. Allowed: {', '.join(sorted(allowed)) or 'none'}."
             ]
         canonical = {key: _canonical_value(params[key]) for key in sorted(params) if key in allowed}
+        for key, value in canonical.items():
+            # django-filter reads an unrecognised boolean as "no filter": that would export every row.
+            if isinstance(self.filterset.base_filters.get(key), django_filters.BooleanFilter):
+                flag = _BOOLEAN_WORDS.get(str(value).lower())
+                if flag is None:
+                    errors[f"{field_name}.{key}"] = ["Expected true or false."]
+                else:
+                    canonical[key] = flag
         filterset = self.filterset(data=self._query_dict(canonical), queryset=self.queryset())
         if not filterset.is_valid():
             for name, messages in filterset.errors.items():
