@@ -31,22 +31,23 @@ def csv_field(text: str, *, single_column: bool = False) -> str:
     return text
 
 
+def _utc_iso(value: datetime, sep: str) -> str:
+    """ISO 8601 in UTC without offset, fractional seconds trimmed as PostgreSQL trims them."""
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    # isoformat() is several times faster than strftime(); the offset is cut off.
+    text = value.replace(tzinfo=None).isoformat(sep)
+    return text.rstrip("0") if value.microsecond else text
+
+
 def pg_timestamptz_text(value: datetime) -> str:
     """`timestamptz` as PostgreSQL prints it with DateStyle ISO and TimeZone UTC."""
-    value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%d %H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond:06d}".rstrip("0")
-    return text + "+00"
+    return _utc_iso(value, " ") + "+00"
 
 
 def pg_json_timestamptz(value: datetime) -> str:
     """`timestamptz` as PostgreSQL's row_to_json prints it with TimeZone UTC (a quoted JSON string)."""
-    value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond:06d}".rstrip("0")
-    return f'"{text}+00:00"'
+    return '"' + _utc_iso(value, "T") + '+00:00"'
 
 
 def _bool_text(value: bool) -> str:
@@ -113,7 +114,24 @@ class CsvWriter(FormatWriter):
     def __init__(self, out: BinaryIO, columns: Sequence[Column]) -> None:
         super().__init__(out, columns)
         self._single = len(self.columns) == 1
-        self._formatters = [_CSV_TEXT[column.kind] for column in self.columns]  # type: ignore[index]
+        self._formatters = [self._formatter(column.kind) for column in self.columns]  # type: ignore[arg-type]
+
+    def _formatter(self, kind: Kind) -> Callable[[Any], str]:
+        text = _CSV_TEXT[kind]
+        if kind in (Kind.STR, Kind.JSON):
+            single = self._single
+            needs_quotes = _CSV_NEEDS_QUOTES.search
+
+            def quoted(value: Any) -> str:
+                if value is None:
+                    return ""
+                if value == "" or needs_quotes(value) or (single and value == "\\."):
+                    return '"' + value.replace('"', '""') + '"'
+                return value
+
+            return quoted
+        # Numbers, booleans and timestamps never hold a comma, quote or newline.
+        return lambda value: "" if value is None else text(value)
 
     def begin(self) -> None:
         header = ",".join(csv_field(c.name, single_column=self._single) for c in self.columns)
@@ -121,15 +139,7 @@ class CsvWriter(FormatWriter):
 
     def write_rows(self, rows: Sequence[Row]) -> None:
         formatters = self._formatters
-        single = self._single
-        lines = []
-        for row in rows:
-            lines.append(
-                ",".join(
-                    "" if value is None else csv_field(fmt(value), single_column=single)
-                    for fmt, value in zip(formatters, row, strict=True)
-                )
-            )
+        lines = [",".join([fmt(value) for fmt, value in zip(formatters, row, strict=True)]) for row in rows]
         if lines:
             self.out.write(("\n".join(lines) + "\n").encode())
 
