@@ -366,6 +366,7 @@ def write_snapshot(
         zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive,  # type: ignore[arg-type]
     ):
         for written, arcname in written_files:
+            progress.report(progress.rows, force=True)  # a sign of life (and a cancel check) per file
             archive.write(written.path, arcname)
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return WrittenFile(
