@@ -79,8 +79,8 @@ class HashingFile:
 
     Hashing and disk writes run in a helper thread on 256 KiB blocks: both release the GIL,
     so on PostgreSQL's COPY path they overlap with receiving rows (sha256 alone costs about
-    a quarter of COPY's time here). Blocks stay under glibc's mmap threshold region so the
-    peak RSS stays ~2 MB above the idle process (1 MB blocks cost ~8 MB). Use it as a context
+    a quarter of COPY's time here). Blocks above glibc's mmap threshold go back to the OS when
+    freed: peak RSS stays ~2 MB above the idle process (1 MB blocks cost ~8 MB). Use it as a context
     manager; `size`, `sha256` are final after the block.
     """
 
