@@ -11,9 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import queue
 import tempfile
-import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -77,11 +75,10 @@ def read_snapshot() -> Iterator[BaseDatabaseWrapper]:
 class HashingFile:
     """A write-only binary stream that keeps the SHA-256 and size of what passes through.
 
-    Hashing and disk writes run in a helper thread on 256 KiB blocks: both release the GIL,
-    so on PostgreSQL's COPY path they overlap with receiving rows (sha256 alone costs about
-    a quarter of COPY's time here). Blocks above glibc's mmap threshold go back to the OS when
-    freed: peak RSS stays ~2 MB above the idle process (1 MB blocks cost ~8 MB). Use it as a context
-    manager; `size`, `sha256` are final after the block.
+    Small writes are gathered into 256 KiB blocks before they are hashed and written. (A
+    helper thread for hashing was measured too: on two busy cores the GIL hand-offs made it
+    slower than hashing inline.) Use it as a context manager; `size` and `sha256` are final
+    after the block.
     """
 
     BLOCK = 1 << 18
@@ -91,34 +88,20 @@ class HashingFile:
         self.size = 0
         self._digest = hashlib.sha256()
         self._buffer = bytearray()
-        self._blocks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._drain, name="export-writer", daemon=True)
-        self._thread.start()
 
-    def _drain(self) -> None:
-        while (block := self._blocks.get()) is not None:
-            if self._error is None:
-                try:
-                    self._digest.update(block)
-                    self.raw.write(block)
-                except BaseException as exc:  # handed to the writing thread, which re-raises it
-                    self._error = exc
-
-    def _raise_if_failed(self) -> None:
-        if self._error is not None:
-            raise self._error
+    def _write_block(self, block: bytes | bytearray | memoryview) -> None:
+        self._digest.update(block)
+        self.raw.write(block)
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        self._raise_if_failed()
         size = len(data)
         self.size += size
         if not self._buffer and size >= self.BLOCK:
-            self._blocks.put(bytes(data))
+            self._write_block(data)
             return size
         self._buffer += data
         if len(self._buffer) >= self.BLOCK:
-            self._blocks.put(bytes(self._buffer))
+            self._write_block(self._buffer)
             self._buffer.clear()
         return size
 
@@ -152,14 +135,11 @@ class HashingFile:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None and self._buffer:
-            self._blocks.put(bytes(self._buffer))
-        self._buffer.clear()
-        self._blocks.put(None)
-        self._thread.join()
         if exc_type is None:
-            self._raise_if_failed()
+            if self._buffer:
+                self._write_block(self._buffer)
             self.raw.flush()
+        self._buffer.clear()
 
 
 class Progress:
