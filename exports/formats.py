@@ -31,13 +31,23 @@ def csv_field(text: str, *, single_column: bool = False) -> str:
     return text
 
 
+def _utc_iso(value: datetime, sep: str) -> str:
+    """ISO 8601 in UTC without offset, fractional seconds trimmed as PostgreSQL trims them."""
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    # isoformat() is several times faster than strftime(); the offset is cut off.
+    text = value.replace(tzinfo=None).isoformat(sep)
+    return text.rstrip("0") if value.microsecond else text
+
+
 def pg_timestamptz_text(value: datetime) -> str:
     """`timestamptz` as PostgreSQL prints it with DateStyle ISO and TimeZone UTC."""
-    value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%d %H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond:06d}".rstrip("0")
-    return text + "+00"
+    return _utc_iso(value, " ") + "+00"
+
+
+def pg_json_timestamptz(value: datetime) -> str:
+    """`timestamptz` as PostgreSQL's row_to_json prints it with TimeZone UTC (a quoted JSON string)."""
+    return '"' + _utc_iso(value, "T") + '+00:00"'
 
 
 def _bool_text(value: bool) -> str:
@@ -66,12 +76,20 @@ class FormatWriter(ABC):
     content_type: ClassVar[str]
     # The most data rows a file of this format can hold (None: no limit).
     max_rows: ClassVar[int | None] = None
-    # Options of a PostgreSQL `COPY ... TO STDOUT WITH (...)` producing exactly this format's rows.
+    # Options of a PostgreSQL `COPY ... TO STDOUT WITH (...)` producing exactly this format's rows
+    # (None: the database cannot write this format, rows go through Python).
     copy_options: ClassVar[str | None] = None
+    # Column kinds cast to text in the SQL that COPY runs (CSV: booleans print 'true'/'false').
+    copy_as_text: ClassVar[frozenset[Kind]] = frozenset()
 
     def __init__(self, out: BinaryIO, columns: Sequence[Column]) -> None:
         self.out = out
         self.columns = list(columns)
+
+    @classmethod
+    def copy_select(cls, sql: str, column_names: Sequence[str]) -> str:
+        """The SELECT that COPY runs around the dataset's query `sql` (columns in order)."""
+        return sql
 
     def begin(self) -> None:  # noqa: B027 - optional hook
         """Write what comes before the rows (a header)."""
@@ -91,11 +109,29 @@ class CsvWriter(FormatWriter):
     extension = "csv"
     content_type = "text/csv; charset=utf-8"
     copy_options = "FORMAT csv"
+    copy_as_text = frozenset({Kind.BOOL, Kind.JSON})
 
     def __init__(self, out: BinaryIO, columns: Sequence[Column]) -> None:
         super().__init__(out, columns)
         self._single = len(self.columns) == 1
-        self._formatters = [_CSV_TEXT[column.kind] for column in self.columns]  # type: ignore[index]
+        self._formatters = [self._formatter(column.kind) for column in self.columns]  # type: ignore[arg-type]
+
+    def _formatter(self, kind: Kind) -> Callable[[Any], str]:
+        text = _CSV_TEXT[kind]
+        if kind in (Kind.STR, Kind.JSON):
+            single = self._single
+            needs_quotes = _CSV_NEEDS_QUOTES.search
+
+            def quoted(value: Any) -> str:
+                if value is None:
+                    return ""
+                if value == "" or needs_quotes(value) or (single and value == "\\."):
+                    return '"' + value.replace('"', '""') + '"'
+                return value
+
+            return quoted
+        # Numbers, booleans and timestamps never hold a comma, quote or newline.
+        return lambda value: "" if value is None else text(value)
 
     def begin(self) -> None:
         header = ",".join(csv_field(c.name, single_column=self._single) for c in self.columns)
@@ -103,15 +139,7 @@ class CsvWriter(FormatWriter):
 
     def write_rows(self, rows: Sequence[Row]) -> None:
         formatters = self._formatters
-        single = self._single
-        lines = []
-        for row in rows:
-            lines.append(
-                ",".join(
-                    "" if value is None else csv_field(fmt(value), single_column=single)
-                    for fmt, value in zip(formatters, row, strict=True)
-                )
-            )
+        lines = [",".join([fmt(value) for fmt, value in zip(formatters, row, strict=True)]) for row in rows]
         if lines:
             self.out.write(("\n".join(lines) + "\n").encode())
 
@@ -125,7 +153,7 @@ def _json_scalar(kind: Kind) -> Callable[[Any], str]:
 
         return embed
     if kind == Kind.DATETIME:
-        return lambda value: '"' + value.astimezone(UTC).isoformat() + '"'
+        return pg_json_timestamptz
     if kind == Kind.DATE:
         return lambda value: '"' + value.isoformat() + '"'
     if kind == Kind.BOOL:
@@ -136,15 +164,17 @@ def _json_scalar(kind: Kind) -> Callable[[Any], str]:
 
 
 class _JsonObjects(FormatWriter):
+    """Objects exactly as PostgreSQL's row_to_json writes them: compact, keys in column order."""
+
     def __init__(self, out: BinaryIO, columns: Sequence[Column]) -> None:
         super().__init__(out, columns)
-        self._encoders = [(json.dumps(c.name) + ": ", _json_scalar(c.kind)) for c in self.columns]  # type: ignore[arg-type]
+        self._encoders = [(json.dumps(c.name) + ":", _json_scalar(c.kind)) for c in self.columns]  # type: ignore[arg-type]
 
     def objects(self, rows: Sequence[Row]) -> list[str]:
         encoders = self._encoders
         return [
             "{"
-            + ", ".join(
+            + ",".join(
                 key + ("null" if value is None else encode(value))
                 for (key, encode), value in zip(encoders, row, strict=True)
             )
@@ -159,6 +189,15 @@ class JsonLinesWriter(_JsonObjects):
     name = "jsonl"
     extension = "jsonl"
     content_type = "application/jsonl; charset=utf-8"
+    # JSON text holds no raw newline or control character, so CSV mode with quote and delimiter
+    # characters that cannot occur passes each line through untouched (text mode would double
+    # every backslash).
+    copy_options = "FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02'"
+
+    @classmethod
+    def copy_select(cls, sql: str, column_names: Sequence[str]) -> str:
+        names = ", ".join('"' + name.replace('"', '""') + '"' for name in column_names)
+        return f"SELECT row_to_json(export_row)::text FROM ({sql}) AS export_row({names})"
 
     def write_rows(self, rows: Sequence[Row]) -> None:
         if rows:
@@ -254,20 +293,27 @@ class ParquetWriter(FormatWriter):
             ]
         )
         self._row_group = int(conf.get("PARQUET_ROW_GROUP"))
-        self._buffer: list[Row] = []
+        # Chunks become Arrow batches at once (compact columns, not Python tuples) until a row group is full.
+        self._batches: list[Any] = []
+        self._buffered = 0
         self._writer = pq.ParquetWriter(self.out, self._schema, compression="zstd")
 
     def _flush(self) -> None:
-        if not self._buffer:
+        if not self._batches:
             return
-        columns = list(zip(*self._buffer, strict=True))
-        arrays = [self._pa.array(values, type=field.type) for values, field in zip(columns, self._schema, strict=True)]
-        self._writer.write_table(self._pa.Table.from_arrays(arrays, schema=self._schema))
-        self._buffer = []
+        table = self._pa.Table.from_batches(self._batches, schema=self._schema)
+        self._writer.write_table(table, row_group_size=self._row_group)
+        self._batches = []
+        self._buffered = 0
 
     def write_rows(self, rows: Sequence[Row]) -> None:
-        self._buffer.extend(rows)
-        if len(self._buffer) >= self._row_group:
+        if not rows:
+            return
+        columns = zip(*rows, strict=True)
+        arrays = [self._pa.array(values, type=field.type) for values, field in zip(columns, self._schema, strict=True)]
+        self._batches.append(self._pa.RecordBatch.from_arrays(arrays, schema=self._schema))
+        self._buffered += len(rows)
+        if self._buffered >= self._row_group:
             self._flush()
 
     def finish(self) -> None:

@@ -105,6 +105,9 @@ def filter_keys(filterset_class: type[django_filters.FilterSet]) -> set[str]:
     return keys
 
 
+_BOOLEAN_WORDS = {"true": "true", "1": "true", "false": "false", "0": "false"}
+
+
 def _canonical_value(value: Any) -> str | list[str]:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -156,6 +159,14 @@ class Dataset:
                 f"Unknown filter for {self.name}. Allowed: {', '.join(sorted(allowed)) or 'none'}."
             ]
         canonical = {key: _canonical_value(params[key]) for key in sorted(params) if key in allowed}
+        for key, value in canonical.items():
+            # django-filter reads an unrecognised boolean as "no filter": that would export every row.
+            if isinstance(self.filterset.base_filters.get(key), django_filters.BooleanFilter):
+                flag = _BOOLEAN_WORDS.get(str(value).lower())
+                if flag is None:
+                    errors[f"{field_name}.{key}"] = ["Expected true or false."]
+                else:
+                    canonical[key] = flag
         filterset = self.filterset(data=self._query_dict(canonical), queryset=self.queryset())
         if not filterset.is_valid():
             for name, messages in filterset.errors.items():
@@ -185,15 +196,17 @@ class Dataset:
             raise InvalidExportRequest(f"Invalid filters for {self.name}.", fields=dict(filterset.errors))
         return filterset.qs.order_by("pk")
 
-    def rows_queryset(self, params: Mapping[str, Any], *, for_copy: bool = False) -> QuerySet:
-        """`values_list` of the exported columns.
+    def rows_queryset(
+        self, params: Mapping[str, Any], *, as_text: frozenset[Kind] = frozenset({Kind.JSON})
+    ) -> QuerySet:
+        """`values_list` of the exported columns, the kinds in `as_text` cast to text in SQL.
 
-        JSON columns are read as the database's own JSON text (no parse/dump round trip);
-        for COPY, booleans are cast to 'true'/'false' as the Python CSV writer prints them.
+        By default JSON columns are read as the database's own JSON text (no parse/dump round
+        trip); a CSV COPY also casts booleans to 'true'/'false' as the Python CSV writer prints them.
         """
         expressions: list[Any] = []
         for column in self.resolved:
-            if column.kind == Kind.JSON or (for_copy and column.kind == Kind.BOOL):
+            if column.kind in as_text:
                 expressions.append(Cast(F(column.path), TextField()))
             else:
                 expressions.append(column.path)

@@ -18,11 +18,22 @@ def export_job_list() -> QuerySet[ExportJob]:
 
 
 def export_job_find_active_duplicate(
-    *, job_type: str, format: str, filter_params: dict[str, Any], datasets: list[str], requested_by: str | None
+    *,
+    job_type: str,
+    format: str,
+    filter_params: dict[str, Any],
+    datasets: list[str],
+    requested_by: str | None,
+    user_id: int | None = None,
 ) -> ExportJob | None:
-    """A pending or running job asking for exactly the same file for the same requester."""
+    """A pending or running job asking for exactly the same file for the same requester (name and user)."""
     candidates = ExportJob.objects.filter(
-        job_type=job_type, format=format, requested_by=requested_by, status__in=ACTIVE_STATUSES, cancel_requested=False
+        job_type=job_type,
+        format=format,
+        requested_by=requested_by,
+        requested_by_user_id=user_id,
+        status__in=ACTIVE_STATUSES,
+        cancel_requested=False,
     ).order_by("id")
     # JSON equality is compared in Python: both sides are canonical (sorted keys, string values).
     for job in candidates:

@@ -119,10 +119,17 @@ def export_job_create(
     job_type, format, filter_params, datasets = export_request_validate(
         job_type=job_type, format=format, filter_params=filter_params, datasets=datasets
     )
-    if requested_by is None and user is not None and getattr(user, "is_authenticated", False):
+    if not getattr(user, "is_authenticated", False):
+        user = None
+    if requested_by is None and user is not None:
         requested_by = user.get_username()
     existing = export_job_find_active_duplicate(
-        job_type=job_type, format=format, filter_params=filter_params, datasets=datasets, requested_by=requested_by
+        job_type=job_type,
+        format=format,
+        filter_params=filter_params,
+        datasets=datasets,
+        requested_by=requested_by,
+        user_id=user.pk if user is not None else None,
     )
     if existing is not None:
         return existing, False
@@ -132,7 +139,7 @@ def export_job_create(
         filter_params=filter_params,
         datasets=datasets,
         requested_by=requested_by,
-        requested_by_user=user if getattr(user, "is_authenticated", False) else None,
+        requested_by_user=user,
         heartbeat_at=timezone.now(),
     )
     job.full_clean()
@@ -185,10 +192,11 @@ def export_job_set_status(*, job: ExportJob, status: Any) -> ExportJob:
 # --- run --------------------------------------------------------------------------------
 
 
-def _claim(job_id: int) -> bool:
+def _claim(job_id: int) -> int | None:
+    """Move a pending job to running; return this attempt's number (None: not pending)."""
     now = timezone.now()
-    return bool(
-        ExportJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+    with transaction.atomic():
+        claimed = ExportJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
             status=JobStatus.RUNNING,
             started_at=now,
             heartbeat_at=now,
@@ -197,27 +205,37 @@ def _claim(job_id: int) -> bool:
             error_message=None,
             updated_at=now,
         )
-    )
+        if not claimed:
+            return None
+        return ExportJob.objects.filter(pk=job_id).values_list("attempts", flat=True).get()
 
 
-def _progress_flush(job_id: int):
-    def flush(rows: int) -> bool:
+class _Attempt:
+    """Writes of one attempt at a job, fenced by its attempt number.
+
+    If the job was re-queued (its worker looked dead) and claimed again, this attempt's
+    writes match no row: a slow worker can never finish or overwrite a newer attempt.
+    """
+
+    def __init__(self, job_id: int, number: int) -> None:
+        self.job_id = job_id
+        self.number = number
+
+    def _mine(self):
+        return ExportJob.objects.filter(pk=self.job_id, status=JobStatus.RUNNING, attempts=self.number)
+
+    def flush(self, rows: int) -> bool:
         now = timezone.now()
-        still_running = ExportJob.objects.filter(pk=job_id, status=JobStatus.RUNNING, cancel_requested=False).update(
-            rows_written=rows, heartbeat_at=now, updated_at=now
+        return bool(
+            self._mine().filter(cancel_requested=False).update(rows_written=rows, heartbeat_at=now, updated_at=now)
         )
-        return bool(still_running)
 
-    return flush
+    def set_total(self, total: int) -> None:
+        self._mine().update(total_rows=total, heartbeat_at=timezone.now())
 
-
-def _finish(job_id: int, status: str, *, now: Any = None, **fields: Any) -> bool:
-    now = now or timezone.now()
-    return bool(
-        ExportJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
-            status=status, completed_at=now, updated_at=now, heartbeat_at=now, **fields
-        )
-    )
+    def finish(self, status: str, *, now: Any = None, **fields: Any) -> bool:
+        now = now or timezone.now()
+        return bool(self._mine().update(status=status, completed_at=now, updated_at=now, heartbeat_at=now, **fields))
 
 
 def export_job_run(*, job_id: int, force_generic: bool = False) -> ExportJob | None:
@@ -227,11 +245,13 @@ def export_job_run(*, job_id: int, force_generic: bool = False) -> ExportJob | N
     message; any other error does too and is re-raised for the worker's log. Temp and
     partial files are removed whatever happens.
     """
-    if not _claim(job_id):
+    number = _claim(job_id)
+    if number is None:
         logger.info("export %s is not pending; nothing to do", job_id)
         return None
+    attempt = _Attempt(job_id, number)
     job = ExportJob.objects.get(pk=job_id)
-    progress = engine.Progress(job.pk, on_flush=_progress_flush(job.pk))
+    progress = engine.Progress(job.pk, on_flush=attempt.flush)
     temp_files: list[Path] = []
     stored_name = ""
     try:
@@ -240,7 +260,7 @@ def export_job_run(*, job_id: int, force_generic: bool = False) -> ExportJob | N
                 entries = [(get_dataset(name), job.filter_params.get(name, {})) for name in job.datasets]
                 totals = [engine.count_rows(conn, dataset, params) for dataset, params in entries]
                 engine.check_row_cap(sum(totals), what=f"The snapshot of {', '.join(job.datasets)}")
-                _set_total(job.pk, sum(totals))
+                attempt.set_total(sum(totals))
                 written = engine.write_snapshot(
                     conn, entries, job.format, progress, totals=totals, job_id=job.pk, temp_files=temp_files
                 )
@@ -248,7 +268,7 @@ def export_job_run(*, job_id: int, force_generic: bool = False) -> ExportJob | N
                 dataset = get_dataset(job.job_type)
                 total = engine.count_rows(conn, dataset, job.filter_params)
                 engine.check_row_cap(total, what=dataset.name)
-                _set_total(job.pk, total)
+                attempt.set_total(total)
                 written = engine.write_dataset(
                     conn, dataset, job.filter_params, job.format, progress, total=total, force_generic=force_generic
                 )
@@ -256,8 +276,7 @@ def export_job_run(*, job_id: int, force_generic: bool = False) -> ExportJob | N
         progress.report(written.rows, force=True)
         stored_name = _store(job, written.path)
         completed_at = timezone.now()
-        done = _finish(
-            job.pk,
+        done = attempt.finish(
             JobStatus.COMPLETED,
             now=completed_at,
             file=stored_name,
@@ -269,33 +288,29 @@ def export_job_run(*, job_id: int, force_generic: bool = False) -> ExportJob | N
             expires_at=completed_at + timedelta(days=int(conf.get("EXPIRE_DAYS"))),
         )
         if not done:
-            # Cancelled between the last check and now: the stored file must not outlive the job.
+            # Cancelled (or superseded) since the last check: the stored file must not outlive the job.
             raise ExportCancelled("The job was cancelled.")
     except ExportCancelled:
         _remove_stored(stored_name)
-        _finish(job.pk, JobStatus.CANCELLED, cancel_requested=True)
+        attempt.finish(JobStatus.CANCELLED, cancel_requested=True)
         logger.info("export %s cancelled; partial file removed", job.pk)
     except ExportFailed as exc:
         _remove_stored(stored_name)
-        _finish(job.pk, JobStatus.FAILED, error_message=str(exc))
+        attempt.finish(JobStatus.FAILED, error_message=str(exc))
         logger.warning("export %s failed: %s", job.pk, exc)
     except SoftTimeLimitExceeded:
         _remove_stored(stored_name)
         limit = conf.get("SOFT_TIME_LIMIT")
-        _finish(job.pk, JobStatus.FAILED, error_message=f"The export took longer than its time limit of {limit} s.")
+        attempt.finish(JobStatus.FAILED, error_message=f"The export took longer than its time limit of {limit} s.")
         logger.warning("export %s hit its time limit", job.pk)
     except Exception as exc:
         _remove_stored(stored_name)
-        _finish(job.pk, JobStatus.FAILED, error_message=f"Internal error while exporting: {type(exc).__name__}: {exc}")
+        attempt.finish(JobStatus.FAILED, error_message=f"Internal error while exporting: {type(exc).__name__}: {exc}")
         raise
     finally:
         for path in temp_files:
             path.unlink(missing_ok=True)
     return ExportJob.objects.get(pk=job.pk)
-
-
-def _set_total(job_id: int, total: int) -> None:
-    ExportJob.objects.filter(pk=job_id).update(total_rows=total, heartbeat_at=timezone.now())
 
 
 class _TempFile(File):

@@ -121,3 +121,19 @@ register(
         filterset=AttemptExportFilter,
     )
 )
+
+# For `exports.admin_actions.export_rows_action` on the notification changelists: how the
+# admin's filter parameters map onto these datasets' filters.
+OUTBOX_ADMIN_LOOKUPS = {
+    "status__exact": "status",
+    "channel__id__exact": "channel",
+    "channel__exact": "channel",
+    "channel__channel_type__exact": "channel_type",
+}
+OUTBOX_ADMIN_DATE_FIELDS = {"created_at": "created", "sent_at": "sent"}
+CHANNEL_ADMIN_LOOKUPS = {
+    "channel_type__exact": "channel_type",
+    "active__exact": "active",
+    "paused__exact": "paused",
+}
+CHANNEL_ADMIN_DATE_FIELDS = {"created_at": "created"}

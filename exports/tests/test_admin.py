@@ -153,3 +153,35 @@ def test_deleting_a_job_in_the_admin_deletes_its_file(admin_client, django_captu
         admin_client.post(f"{CHANGELIST}{job.pk}/delete/", {"post": "yes"})
     assert not ExportJob.objects.filter(pk=job.pk).exists()
     assert not default_storage.exists(name)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "query", "expected"),
+    [
+        (
+            "notifications.outbox",
+            {"status__exact": "failed", "channel__id__exact": "4", "sent_at__gte": "2026-03-01", "o": "2"},
+            {"status": "failed", "channel": "4", "sent_after": "2026-03-01T00:00:00+00:00"},
+        ),
+        (
+            "notifications.channels",
+            {"channel_type__exact": "webhook", "active__exact": "1"},
+            {"channel_type": "webhook", "active": "1"},  # stored as "true" once validated
+        ),
+    ],
+)
+def test_the_notification_changelist_mappings_give_valid_dataset_filters(dataset, query, expected):
+    from exports.registry import get_dataset
+    from notifications import datasets as mappings
+
+    prefix = "OUTBOX" if dataset.endswith("outbox") else "CHANNEL"
+    params = changelist_filters_to_params(
+        query,
+        dataset_name=dataset,
+        lookups=getattr(mappings, f"{prefix}_ADMIN_LOOKUPS"),
+        date_fields=getattr(mappings, f"{prefix}_ADMIN_DATE_FIELDS"),
+    )
+    assert params == expected
+    get_dataset(dataset).validate_filters(params)  # raises if the FilterSet refuses them
+    if "active" in params:
+        assert get_dataset(dataset).validate_filters(params)["active"] == "true"

@@ -285,15 +285,38 @@ def test_the_openapi_schema_documents_the_export_endpoints(api):
     assert paths[by_suffix["/{id}/download"]]["get"]["summary"] == "Download the export file"
 
 
-def test_an_outside_client_exports_sent_notifications_and_reads_the_file(api, enqueued, transactional_db):
-    OutboxFactory.create_batch(3, status="sent")
+def _read_ids(fmt: str, data: bytes) -> list[int]:
+    if fmt == "csv":
+        return [int(row["id"]) for row in csv.DictReader(io.StringIO(data.decode(), newline=""))]
+    if fmt == "jsonl":
+        import json
+
+        return [json.loads(line)["id"] for line in data.decode().splitlines()]
+    if fmt == "xlsx":
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+        return [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    import pyarrow.parquet as pq
+
+    return pq.read_table(io.BytesIO(data)).column("id").to_pylist()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "xlsx", "parquet"])
+def test_an_outside_client_exports_sent_notifications_and_reads_the_file(api, enqueued, transactional_db, fmt):
+    sent = OutboxFactory.create_batch(3, status="sent")
     OutboxFactory.create_batch(2, status="failed")
     created = api.post(
-        "/system/exports/", {"job_type": "notifications.outbox", "filter_params": {"status": "sent"}}, format="json"
+        "/system/exports/",
+        {"job_type": "notifications.outbox", "format": fmt, "filter_params": {"status": "sent"}},
+        format="json",
     ).json()
     services.export_job_run(job_id=created["id"])  # what the worker does
     detail = api.get(f"/system/exports/{created['id']}").json()
     assert detail["status"] == "completed" and detail["rows_written"] == 3
     response = api.get(detail["storage_url"])
-    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert [row["status"] for row in rows] == ["sent"] * 3
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith(f'.{fmt}"')
+    data = b"".join(response.streaming_content)
+    assert hashlib.sha256(data).hexdigest() == detail["sha256"]
+    assert _read_ids(fmt, data) == [row.pk for row in sent]

@@ -80,3 +80,23 @@ def test_describe_lists_columns_and_filter_keys():
     assert {"name": "payload", "type": "json"} in described["columns"]
     created = next(f for f in described["filters"] if f["name"] == "created")
     assert created["keys"] == ["created_after", "created_before"]
+
+
+@pytest.mark.django_db
+def test_a_boolean_filter_that_is_not_true_or_false_is_refused_not_ignored():
+    dataset = registry.get_dataset("notifications.channels")
+    assert dataset.validate_filters({"active": True, "paused": "0"}) == {"active": "true", "paused": "false"}
+    with pytest.raises(InvalidExportRequest) as caught:
+        dataset.validate_filters({"active": "yes please"})
+    assert caught.value.fields == {"filter_params.active": ["Expected true or false."]}
+
+
+@pytest.mark.django_db
+def test_a_boolean_filter_really_filters():
+    from exports.tests.factories import ChannelFactory
+
+    ChannelFactory(active=True)
+    quiet = ChannelFactory(active=False)
+    dataset = registry.get_dataset("notifications.channels")
+    rows = list(dataset.filtered_queryset(dataset.validate_filters({"active": "0"})))
+    assert rows == [quiet]

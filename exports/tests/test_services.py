@@ -163,6 +163,41 @@ def test_cancelling_mid_run_stops_the_worker_and_leaves_no_file(no_enqueue, sett
 
 
 @pytest_transactional
+def test_a_worker_that_was_given_up_on_can_never_finish_the_newer_attempt(
+    no_enqueue, settings, monkeypatch, export_storage
+):
+    settings.EXPORTS = {**settings.EXPORTS, "CHUNK_SIZE": 2, "PROGRESS_INTERVAL": 0, "STALE_SECONDS": 0}
+    OutboxFactory.create_batch(6)
+    job, _ = services.export_job_create(job_type="notifications.outbox")
+    report = engine.Progress.report
+
+    def superseded_midway(self, rows, *, force=False):
+        if rows == 2 and not force:
+            # The beat task thinks this worker is dead; another worker claims the job.
+            ExportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+            services.export_jobs_recover_stale()
+            assert services._claim(job.pk) == 2
+        return report(self, rows, force=force)
+
+    monkeypatch.setattr(engine.Progress, "report", superseded_midway)
+    services.export_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.file) == (JobStatus.RUNNING, 2, "")  # the second attempt's, untouched
+    assert files_under(export_storage["media"]) == [] and files_under(export_storage["temp"]) == []
+
+
+@pytest.mark.django_db
+def test_the_same_request_by_another_user_is_not_a_duplicate(no_enqueue, django_user_model):
+    ana = django_user_model.objects.create_user("ana", is_staff=True)
+    other = django_user_model.objects.create_user("other", is_staff=True)
+    first, _ = services.export_job_create(job_type="admin.log", requested_by="ops", user=ana)
+    second, created = services.export_job_create(job_type="admin.log", requested_by="ops", user=other)
+    assert created and second.pk != first.pk
+    again, created_again = services.export_job_create(job_type="admin.log", requested_by="ops", user=ana)
+    assert not created_again and again.pk == first.pk
+
+
+@pytest_transactional
 def test_a_failure_records_the_error_and_leaves_no_file(no_enqueue, export_storage, monkeypatch):
     OutboxFactory.create_batch(3)
     job, _ = services.export_job_create(job_type="notifications.outbox", format="json")

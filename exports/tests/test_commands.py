@@ -1,0 +1,56 @@
+import csv
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from exports import services
+from exports.models import ExportJob, JobStatus
+from exports.tests.factories import OutboxFactory
+
+
+@pytest.fixture(autouse=True)
+def no_enqueue(monkeypatch):
+    sent = []
+    monkeypatch.setattr(services, "_enqueue_on_commit", sent.append)
+    return sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_command_runs_a_filtered_export_and_writes_the_file(tmp_path):
+    sent = OutboxFactory.create_batch(2, status="sent")
+    OutboxFactory(status="failed")
+    target = tmp_path / "sent.csv"
+    out = StringIO()
+    call_command(
+        "export", "notifications.outbox", "--filter", "status=sent", "--run-now", "--output", str(target), stdout=out
+    )
+    assert "completed: 2 rows" in out.getvalue()
+    with open(target, newline="") as handle:
+        assert [int(row["id"]) for row in csv.DictReader(handle)] == [row.pk for row in sent]
+    assert ExportJob.objects.get().requested_by == "manage.py"
+
+
+@pytest.mark.django_db
+def test_export_command_leaves_the_job_to_a_worker_by_default(no_enqueue):
+    out = StringIO()
+    call_command("export", "snapshot", "--dataset", "admin.log", "--filter", "admin.log:action_flag=1", stdout=out)
+    job = ExportJob.objects.get()
+    assert job.status == JobStatus.PENDING and job.filter_params == {"admin.log": {"action_flag": "1"}}
+    assert f"export #{job.pk} created" in out.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["notifications.nope"], "Unknown dataset"),
+        (["notifications.outbox", "--filter", "colour=red"], "filter_params.colour"),
+        (["notifications.outbox", "--filter", "status"], "expected KEY=VALUE"),
+        (["notifications.outbox", "--output", "/tmp/x.csv"], "--output needs --run-now"),
+    ],
+)
+def test_export_command_refuses_bad_input_with_a_non_zero_exit(args, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("export", *args, stdout=StringIO())
+    assert ExportJob.objects.count() == 0
