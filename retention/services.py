@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, transaction
-from django.db.models import Max
+from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.db import DatabaseError, connections, transaction
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from maintenance.selectors import current_mode, is_normal
@@ -342,10 +344,95 @@ def _execute_run(
         progress(run)
 
 
-def _batch_end(expired, *, after: Any, batch_size: int) -> Any:
-    """The primary key that ends the next `batch_size` expired rows after `after` (None: no rows left)."""
-    remaining = expired if after is None else expired.filter(pk__gt=after)
-    return remaining.order_by("pk")[:batch_size].aggregate(end=Max("pk"))["end"]
+@contextmanager
+def _asynchronous_commits(using: str) -> Iterator[None]:
+    """While purging, let COMMIT return before its WAL reaches disk (PostgreSQL only).
+
+    Waiting for the flush cost ~5 ms a batch here, a quarter of the purge. It is safe
+    because a purge batch is idempotent: a server crash can lose only the last few
+    batches' deletes (never corrupt anything), and the next run deletes those rows again.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
+class _KeysetStatements:
+    """The two statements of a keyset batch, compiled once per run from the category's queryset.
+
+    Compiling the ORM queries again for every batch cost ~2 ms a batch in Python; the
+    SQL is the same each time but for the id bounds.
+    """
+
+    def __init__(self, expired: QuerySet, using: str) -> None:
+        query = expired.query
+        if len(query.alias_map) != 1:
+            raise ValueError("conditions that join other tables need the ORM path")
+        connection = connections[using]
+        quote = connection.ops.quote_name
+        where, self.where_params = query.get_compiler(using).compile(query.where)
+        table = quote(query.model._meta.db_table)
+        pk = f"{table}.{quote(query.model._meta.pk.column)}"
+        self.using = using
+        select = f"SELECT {pk} AS batch_pk FROM {table} WHERE {where}"
+        self.first_end = f"SELECT MAX(batch_pk) FROM ({select} ORDER BY {pk} LIMIT %s) batch"
+        self.next_end = f"SELECT MAX(batch_pk) FROM ({select} AND {pk} > %s ORDER BY {pk} LIMIT %s) batch"
+        self.first_delete = f"DELETE FROM {table} WHERE {where} AND {pk} <= %s"
+        self.next_delete = f"DELETE FROM {table} WHERE {where} AND {pk} > %s AND {pk} <= %s"
+
+    def batch_end(self, *, after: Any, batch_size: int) -> Any:
+        """The id that ends the next `batch_size` expired rows after `after` (None: no rows left)."""
+        with connections[self.using].cursor() as cursor:
+            if after is None:
+                cursor.execute(self.first_end, [*self.where_params, batch_size])
+            else:
+                cursor.execute(self.next_end, [*self.where_params, after, batch_size])
+            return cursor.fetchone()[0]
+
+    def delete(self, *, after: Any, end: Any) -> int:
+        with connections[self.using].cursor() as cursor:
+            if after is None:
+                cursor.execute(self.first_delete, [*self.where_params, end])
+            else:
+                cursor.execute(self.next_delete, [*self.where_params, after, end])
+            return cursor.rowcount
+
+
+class _OrmStatements:
+    """The same two steps through the ORM, for conditions that join other tables."""
+
+    def __init__(self, expired: QuerySet, using: str) -> None:
+        self.expired = expired
+        self.using = using
+
+    def batch_end(self, *, after: Any, batch_size: int) -> Any:
+        remaining = self.expired if after is None else self.expired.filter(pk__gt=after)
+        return remaining.order_by("pk")[:batch_size].aggregate(end=Max("pk"))["end"]
+
+    def delete(self, *, after: Any, end: Any) -> int:
+        return _batch(self.expired, after=after, end=end)._raw_delete(self.using)
+
+
+def _batch(expired: QuerySet, *, after: Any, end: Any) -> QuerySet:
+    return expired.filter(pk__lte=end) if after is None else expired.filter(pk__gt=after, pk__lte=end)
+
+
+def _statements(expired: QuerySet, using: str) -> _KeysetStatements | _OrmStatements:
+    try:
+        return _KeysetStatements(expired, using)
+    except (ValueError, EmptyResultSet, FullResultSet):
+        return _OrmStatements(expired, using)
+
+
+MODE_CHECK_SECONDS = 1.0
 
 
 def _delete_in_batches(
@@ -367,27 +454,34 @@ def _delete_in_batches(
     run.save(update_fields=["cutoff", "matched"])
     if progress:
         progress(run)
+    statements = _statements(expired, using)
+    record_progress = PurgeRun.objects.using(using).filter(pk=run.pk)
     after = None
-    while True:
-        if deadline is not None and time.monotonic() >= deadline:
-            return PurgeStatus.PARTIAL, "Stopped at the time budget; run again to continue."
-        if not is_normal():
-            return PurgeStatus.PARTIAL, f"Stopped: maintenance mode became {current_mode()!r}."
-        end = _batch_end(expired, after=after, batch_size=batch_size)
-        if end is None:
-            return PurgeStatus.COMPLETED, ""
-        batch = expired.filter(pk__lte=end) if after is None else expired.filter(pk__gt=after, pk__lte=end)
-        started = time.monotonic()
-        with transaction.atomic(using=using):
-            category.before_delete_batch(batch, using=using)
-            deleted = batch._raw_delete(using)
-        result.longest_batch_seconds = max(result.longest_batch_seconds, time.monotonic() - started)
-        run.deleted += deleted
-        PurgeRun.objects.filter(pk=run.pk).update(deleted=run.deleted)
-        lock.refresh()
-        after = end
-        if progress:
-            progress(run)
+    next_mode_check = 0.0
+    with _asynchronous_commits(using):
+        while True:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return PurgeStatus.PARTIAL, "Stopped at the time budget; run again to continue."
+            if now >= next_mode_check:
+                if not is_normal():
+                    return PurgeStatus.PARTIAL, f"Stopped: maintenance mode became {current_mode()!r}."
+                next_mode_check = now + MODE_CHECK_SECONDS
+            end = statements.batch_end(after=after, batch_size=batch_size)
+            if end is None:
+                return PurgeStatus.COMPLETED, ""
+            started = time.monotonic()
+            with transaction.atomic(using=using):
+                category.before_delete_batch(_batch(expired, after=after, end=end), using=using)
+                deleted = statements.delete(after=after, end=end)
+                # In the same transaction: the recorded count never disagrees with what was deleted.
+                record_progress.update(deleted=run.deleted + deleted)
+            result.longest_batch_seconds = max(result.longest_batch_seconds, time.monotonic() - started)
+            run.deleted += deleted
+            lock.refresh()
+            after = end
+            if progress:
+                progress(run)
 
 
 def purge_scheduled() -> PurgeResult | None:
