@@ -196,9 +196,9 @@ class CategoryListView(generics.GenericAPIView):
     queryset = DataRetentionPolicy.objects.all()
     serializer_class = CategorySerializer
     pagination_class = None
-    filter_backends: list = []
 
     def get(self, request) -> Response:
+        self.filter_queryset(self.get_queryset())  # unknown query parameters are a 400
         results = [_category_data(item) for item in selectors.category_status_list()]
         return Response({"count": len(results), "results": CategorySerializer(results, many=True).data})
 
