@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from opsconsole.api.permissions import staff_action_permissions
@@ -167,6 +168,9 @@ class PolicyListCreateView(generics.ListAPIView):
     def post(self, request, *args, **kwargs) -> Response:
         serializer = PolicyWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        existing = selectors.policy_get(category=serializer.validated_data["category"])
+        if existing is not None and not request.user.has_perm("retention.change_dataretentionpolicy"):
+            raise PermissionDenied("Updating a policy needs the change permission.")
         policy, created = services.policy_upsert(**serializer.validated_data)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(PolicySerializer(policy).data, status=code)

@@ -238,3 +238,19 @@ def test_retention_api_refuses_anonymous_and_non_staff(anon_api, nonstaff_api):
 
 def test_categories_refuse_unknown_query_parameters(api):
     assert api.get("/system/retention/categories?due=1").status_code == 400
+
+
+def test_updating_a_policy_needs_the_change_permission_not_only_add(django_user_model, api):
+    from django.contrib.auth.models import Permission
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    PolicyFactory(category="exports.jobs", days_to_keep=30)
+    clerk = django_user_model.objects.create_user("clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="add_dataretentionpolicy"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=clerk).key}")
+
+    assert client.post("/system/retention/", {**POLICY, "days_to_keep": 1}, format="json").status_code == 403
+    assert client.post("/system/retention/", {**POLICY, "category": "admin.log"}, format="json").status_code == 201
+    assert DataRetentionPolicy.objects.get(category="exports.jobs").days_to_keep == 30

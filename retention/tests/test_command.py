@@ -150,3 +150,9 @@ def test_a_failing_category_exits_1_after_purging_the_others(due_rows, monkeypat
 def test_skipped_policies_are_named_in_the_output(due_rows):
     PolicyFactory(category="admin.log", days_to_keep=30, legal_hold=True)
     assert "skipped admin.log: legal hold" in purge("--dry-run")
+
+
+def test_without_policies_the_command_says_there_is_nothing_to_enforce():
+    output = purge()
+    assert "No retention policy to enforce." in output
+    assert not PurgeRun.objects.exists()
