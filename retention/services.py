@@ -2,11 +2,12 @@
 
 The engine deletes in keyset batches on the primary key: it finds the id that ends the
 next `batch_size` expired rows, then deletes that id range (with the date condition
-again) in one short transaction, with `QuerySet._raw_delete`, so no row is loaded into
-Python and no signal or cascade collector runs (those made Django load 1M rows, 2.3 GB,
-in the measurements of DESIGN.md). Dependent rows and files are removed by the
-category's `before_delete_batch` hook in the same batch. Each batch commits on its own,
-so an interrupted purge has lost nothing and a rerun continues where it stopped.
+again) in one short transaction. The two statements are compiled once per run from the
+category's queryset and run as plain SQL (`QuerySet._raw_delete` for conditions that
+join), so no row is loaded into Python and no signal or cascade collector runs (those
+made Django load 1M rows, 2.3 GB, in the measurements of DESIGN.md). Dependent rows and
+files go in the category's `before_delete_batch` hook, in the same batch. Each batch
+commits on its own, so an interrupted purge has lost nothing and a rerun continues.
 """
 
 from __future__ import annotations
