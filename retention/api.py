@@ -230,13 +230,29 @@ class PurgeView(generics.GenericAPIView):
         categories = serializer.validated_data.get("categories")
         if serializer.validated_data["dry_run"]:
             result = services.purge_preview(categories=categories, trigger=PurgeTrigger.API, actor=request.user)
-            return Response({"dry_run": True, **result.as_dict()}, status=status.HTTP_200_OK)
+            body = result.as_dict()
+            return Response(
+                {
+                    "dry_run": True,
+                    "runs": body["runs"],
+                    "skipped": body["skipped"],
+                    "rows_due": sum(run.matched for run in result.runs),
+                },
+                status=status.HTTP_200_OK,
+            )
         with transaction.atomic():
             result = services.purge_enqueue(categories=categories, trigger=PurgeTrigger.API, actor=request.user)
             run_ids = [run.pk for run in result.runs]
             if run_ids:
                 transaction.on_commit(lambda: purge_queued_runs.delay(run_ids))
-        body = {"dry_run": False, "queued": bool(run_ids), "run_ids": run_ids, **result.as_dict()}
+        as_dict = result.as_dict()
+        body = {
+            "dry_run": False,
+            "queued": bool(run_ids),
+            "run_ids": run_ids,
+            "runs": as_dict["runs"],
+            "skipped": as_dict["skipped"],
+        }
         return Response(body, status=status.HTTP_202_ACCEPTED if run_ids else status.HTTP_200_OK)
 
 

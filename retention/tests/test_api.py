@@ -136,6 +136,7 @@ def test_a_dry_run_purge_answers_at_once_with_counts_and_deletes_nothing(api, fr
     assert response.status_code == 200
     (run,) = response.json()["runs"]
     assert (run["category"], run["matched"], run["deleted"], run["dry_run"]) == ("maintenance.events", 1, 0, True)
+    assert response.json()["rows_due"] == 1
     assert MaintenanceEvent.objects.count() == 2
     assert PurgeRun.objects.get().trigger == "api"
     assert PurgeRun.objects.get().actor == api.user
@@ -155,6 +156,7 @@ def test_a_real_purge_is_queued_to_a_worker_on_commit_and_returns_the_run_ids(
     assert response.status_code == 202
     run = PurgeRun.objects.get()
     assert response.json()["run_ids"] == [run.pk]
+    assert response.json()["runs"][0]["status"] == "queued"
     assert run.status == "queued"
     assert len(callbacks) == 1
     assert sent == [[run.pk]]
