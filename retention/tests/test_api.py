@@ -256,3 +256,21 @@ def test_updating_a_policy_needs_the_change_permission_not_only_add(django_user_
     assert client.post("/system/retention/", {**POLICY, "days_to_keep": 1}, format="json").status_code == 403
     assert client.post("/system/retention/", {**POLICY, "category": "admin.log"}, format="json").status_code == 201
     assert DataRetentionPolicy.objects.get(category="exports.jobs").days_to_keep == 30
+
+
+def test_a_purge_with_nothing_to_do_says_why_and_queues_nothing(api, django_capture_on_commit_callbacks):
+    PolicyFactory(category="exports.jobs", days_to_keep=30, legal_hold=True)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = api.post(
+            "/system/retention/purge", {"dry_run": False, "categories": ["exports.jobs", "admin.log"]}, format="json"
+        )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["queued"], body["run_ids"]) == (False, [])
+    assert body["skipped"] == [
+        {"category": "exports.jobs", "reason": "legal hold"},
+        {"category": "admin.log", "reason": "no retention policy"},
+    ]
+    assert callbacks == []
