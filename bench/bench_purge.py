@@ -21,7 +21,7 @@ from bench import BenchContext, Figure
 
 DB_NAME = "ops_bench_purge"
 DAYS_TO_KEEP = 30
-ROUNDS = 3
+ROUNDS = 5
 ROUNDS_QUICK = 1
 BASE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
