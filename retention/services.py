@@ -12,6 +12,7 @@ commits on its own, so an interrupted purge has lost nothing and a rerun continu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -362,7 +363,9 @@ def _asynchronous_commits(using: str) -> Iterator[None]:
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
+        # Failing here means the connection broke or its transaction aborted (which rolls
+        # the SET back too); the error that got us here matters more.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
             cursor.execute("RESET synchronous_commit")
 
 
