@@ -418,3 +418,20 @@ def test_a_purge_stops_between_batches_when_maintenance_mode_starts(frozen, monk
     assert (run.status, run.deleted) == ("partial", 2)
     assert "read_only" in run.error
     assert MaintenanceEvent.objects.filter(at__lt=CUTOFF).count() == 4
+
+
+def test_batch_size_and_time_budget_come_from_the_retention_settings(frozen, settings):
+    settings.RETENTION = {**settings.RETENTION, "BATCH_SIZE": 2}
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    for _ in range(5):
+        MaintenanceEventFactory(at=CUTOFF - SECOND)
+    progress_seen = []
+
+    purge_now(
+        categories=["maintenance.events"],
+        trigger="command",
+        progress=lambda run: progress_seen.append(run.deleted),
+    )
+
+    # Once after counting, once per batch of two, once at the end.
+    assert progress_seen == [0, 2, 4, 5, 5]
