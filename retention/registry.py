@@ -42,11 +42,6 @@ class RetentionCategory(ABC):
         return None
 
     # -- derived, not overridden ------------------------------------------------
-    @property
-    def has_batch_hook(self) -> bool:
-        """True when this category does work of its own before each batch is deleted."""
-        return getattr(self.before_delete_batch, "__func__", None) is not RetentionCategory.before_delete_batch
-
     def cutoff(self, days_to_keep: int, *, now: datetime) -> datetime:
         """Rows dated strictly before this instant are due; whole seconds, so a boundary is exact."""
         return (now - timedelta(days=days_to_keep)).replace(microsecond=0)

@@ -370,7 +370,7 @@ def _asynchronous_commits(using: str) -> Iterator[None]:
 
 
 class _KeysetStatements:
-    """The statements of a keyset batch, compiled once per run from the category's queryset.
+    """The two statements of a keyset batch, compiled once per run from the category's queryset.
 
     Compiling the ORM queries again for every batch cost ~2 ms a batch in Python; the
     SQL is the same each time but for the id bounds.
@@ -387,27 +387,10 @@ class _KeysetStatements:
         pk = f"{table}.{quote(query.model._meta.pk.column)}"
         self.using = using
         select = f"SELECT {pk} AS batch_pk FROM {table} WHERE {where}"
-        self.first_end = f"SELECT MAX(batch_pk) AS end_pk FROM ({select} ORDER BY {pk} LIMIT %s) batch"
-        self.next_end = f"SELECT MAX(batch_pk) AS end_pk FROM ({select} AND {pk} > %s ORDER BY {pk} LIMIT %s) batch"
+        self.first_end = f"SELECT MAX(batch_pk) FROM ({select} ORDER BY {pk} LIMIT %s) batch"
+        self.next_end = f"SELECT MAX(batch_pk) FROM ({select} AND {pk} > %s ORDER BY {pk} LIMIT %s) batch"
         self.first_delete = f"DELETE FROM {table} WHERE {where} AND {pk} <= %s"
         self.next_delete = f"DELETE FROM {table} WHERE {where} AND {pk} > %s AND {pk} <= %s"
-        # PostgreSQL can do a whole batch in one statement (data-modifying CTEs): one round
-        # trip instead of five (find, BEGIN, delete, progress, COMMIT), which is what a
-        # batch mostly waited on when the database is remote or the machine busy.
-        self.one_statement = connection.vendor == "postgresql"
-        runs = quote(PurgeRun._meta.db_table)
-        end_pk = "(SELECT end_pk FROM bound)"
-
-        def whole_batch(find: str, delete_range: str) -> str:
-            return (
-                f"WITH bound AS ({find}), "
-                f"gone AS (DELETE FROM {table} WHERE {where} AND {delete_range} RETURNING 1), "
-                f"progress AS (UPDATE {runs} SET deleted = deleted + (SELECT count(*) FROM gone) WHERE id = %s) "
-                f"SELECT {end_pk}, (SELECT count(*) FROM gone)"
-            )
-
-        self.first_batch = whole_batch(self.first_end, f"{pk} <= {end_pk}")
-        self.next_batch = whole_batch(self.next_end, f"{pk} > %s AND {pk} <= {end_pk}")
 
     def batch_end(self, *, after: Any, batch_size: int) -> Any:
         """The id that ends the next `batch_size` expired rows after `after` (None: no rows left)."""
@@ -425,17 +408,6 @@ class _KeysetStatements:
             else:
                 cursor.execute(self.next_delete, [*self.where_params, after, end])
             return cursor.rowcount
-
-    def delete_next_batch(self, *, after: Any, batch_size: int, run_pk: int) -> tuple[Any, int]:
-        """PostgreSQL: find, delete and record the next batch in one statement; (end id or None, rows deleted)."""
-        with connections[self.using].cursor() as cursor:
-            if after is None:
-                cursor.execute(self.first_batch, [*self.where_params, batch_size, *self.where_params, run_pk])
-            else:
-                params = [*self.where_params, after, batch_size, *self.where_params, after, run_pk]
-                cursor.execute(self.next_batch, params)
-            end, deleted = cursor.fetchone()
-            return end, deleted
 
 
 class _OrmStatements:
@@ -487,8 +459,6 @@ def _delete_in_batches(
     if progress:
         progress(run)
     statements = _statements(expired, using)
-    # A category's hook must see each batch before it goes, so it takes the two-step path.
-    one_statement = getattr(statements, "one_statement", False) and not category.has_batch_hook
     record_progress = PurgeRun.objects.using(using).filter(pk=run.pk)
     after = None
     next_mode_check = 0.0
@@ -501,21 +471,15 @@ def _delete_in_batches(
                 if not is_normal():
                     return PurgeStatus.PARTIAL, f"Stopped: maintenance mode became {current_mode()!r}."
                 next_mode_check = now + MODE_CHECK_SECONDS
-            if one_statement:
-                started = time.monotonic()
-                end, deleted = statements.delete_next_batch(after=after, batch_size=batch_size, run_pk=run.pk)
-                if end is None:
-                    return PurgeStatus.COMPLETED, ""
-            else:
-                end = statements.batch_end(after=after, batch_size=batch_size)
-                if end is None:
-                    return PurgeStatus.COMPLETED, ""
-                started = time.monotonic()
-                with transaction.atomic(using=using):
-                    category.before_delete_batch(_batch(expired, after=after, end=end), using=using)
-                    deleted = statements.delete(after=after, end=end)
-                    # In the same transaction: the recorded count never disagrees with what was deleted.
-                    record_progress.update(deleted=run.deleted + deleted)
+            end = statements.batch_end(after=after, batch_size=batch_size)
+            if end is None:
+                return PurgeStatus.COMPLETED, ""
+            started = time.monotonic()
+            with transaction.atomic(using=using):
+                category.before_delete_batch(_batch(expired, after=after, end=end), using=using)
+                deleted = statements.delete(after=after, end=end)
+                # In the same transaction: the recorded count never disagrees with what was deleted.
+                record_progress.update(deleted=run.deleted + deleted)
             result.longest_batch_seconds = max(result.longest_batch_seconds, time.monotonic() - started)
             run.deleted += deleted
             lock.refresh()

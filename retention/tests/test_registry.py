@@ -59,10 +59,3 @@ def test_a_default_period_outside_the_policy_range_is_refused():
 
     with pytest.raises(ValueError, match="1..36500"):
         CategoryRegistry().register(TooLong)
-
-
-def test_only_categories_with_dependent_rows_or_files_have_a_batch_hook():
-    assert registry.get("notifications.outbox").has_batch_hook
-    assert registry.get("exports.jobs").has_batch_hook
-    assert not registry.get("maintenance.events").has_batch_hook
-    assert not registry.get("notifications.attempts").has_batch_hook
