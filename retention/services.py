@@ -253,11 +253,18 @@ def purge_now(
     return result
 
 
-def _mark(runs: Iterable[PurgeRun], *, status: str, error: str) -> None:
+def _mark(runs: Iterable[PurgeRun], *, status: str, error: str, only_if: tuple[str, ...] = ()) -> None:
+    """Finish `runs` with `status`; with `only_if`, only those still in one of those states."""
     now = timezone.now()
     for run in runs:
-        run.status, run.error, run.finished_at = status, error, now
-        run.save(update_fields=["status", "error", "finished_at"])
+        rows = PurgeRun.objects.filter(pk=run.pk)
+        if only_if:
+            rows = rows.filter(status__in=only_if)
+        if rows.update(status=status, error=error, finished_at=now):
+            run.status, run.error, run.finished_at = status, error, now
+
+
+INTERRUPTED = "Interrupted: the purging process stopped before it finished; a rerun continues where it stopped."
 
 
 def purge_execute(
@@ -270,27 +277,34 @@ def purge_execute(
     """Carry out queued purge runs under the purge lock, in batches, within the time budget.
 
     Raises MaintenanceModeActive or PurgeLocked (and marks the runs refused) when it may
-    not start. Runs already taken by someone else are left alone, so running twice is safe.
+    not start. Runs already finished are left alone, so running twice is safe; a run left
+    'running' by a process that died is carried out again (holding the lock proves that
+    nobody else is running it).
     """
     batch_size = int(batch_size or retention_setting("BATCH_SIZE"))
     if batch_size < 1:
         raise InvalidInput(fields={"batch_size": ["Must be at least 1."]})
     budget = float(retention_setting("MAX_SECONDS") if max_seconds is None else max_seconds)
     deadline = time.monotonic() + budget if budget > 0 else None
+    open_states = (PurgeStatus.QUEUED, PurgeStatus.RUNNING)
 
-    queued = list(PurgeRun.objects.filter(pk__in=run_ids, status=PurgeStatus.QUEUED).order_by("pk"))
+    todo = list(PurgeRun.objects.filter(pk__in=run_ids, status__in=open_states).order_by("pk"))
     result = PurgeResult()
-    if not queued:
+    if not todo:
         return result
     if not is_normal():
         refusal = MaintenanceModeActive(current_mode())
-        _mark(queued, status=PurgeStatus.REFUSED, error=refusal.detail)
-        result.runs = queued
+        _mark(todo, status=PurgeStatus.REFUSED, error=refusal.detail, only_if=(PurgeStatus.QUEUED,))
+        result.runs = todo
         raise refusal
     try:
         with purge_lock() as lock:
-            for run in queued:
-                claimed = PurgeRun.objects.filter(pk=run.pk, status=PurgeStatus.QUEUED).update(
+            # Under the lock no other purge runs, so any other 'running' run lost its process.
+            PurgeRun.objects.filter(status=PurgeStatus.RUNNING).exclude(pk__in=[run.pk for run in todo]).update(
+                status=PurgeStatus.FAILED, error=INTERRUPTED, finished_at=timezone.now()
+            )
+            for run in todo:
+                claimed = PurgeRun.objects.filter(pk=run.pk, status__in=open_states).update(
                     status=PurgeStatus.RUNNING, started_at=timezone.now()
                 )
                 if not claimed:
@@ -300,12 +314,14 @@ def purge_execute(
                 _execute_run(run, lock=lock, batch_size=batch_size, deadline=deadline, progress=progress, result=result)
     except BaseException as exc:
         # Runs never started must not stay queued: refused when another purge holds the
-        # lock, failed when this process was interrupted or broke.
-        leftovers = [run for run in queued if run not in result.runs]
+        # lock, failed when this process was interrupted or broke. A 'running' run here
+        # belongs to the lock's holder, so it is not touched.
+        leftovers = [run for run in todo if run not in result.runs]
         if isinstance(exc, PurgeLocked):
-            _mark(leftovers, status=PurgeStatus.REFUSED, error=exc.detail)
+            _mark(leftovers, status=PurgeStatus.REFUSED, error=exc.detail, only_if=(PurgeStatus.QUEUED,))
         else:
-            _mark(leftovers, status=PurgeStatus.FAILED, error=f"Not started: {type(exc).__name__} {exc}".strip())
+            error = f"Not started: {type(exc).__name__} {exc}".strip()
+            _mark(leftovers, status=PurgeStatus.FAILED, error=error, only_if=(PurgeStatus.QUEUED,))
         raise
     return result
 

@@ -433,3 +433,29 @@ def test_batch_size_and_time_budget_come_from_the_retention_settings(frozen, set
 
     # Once after counting, once per batch of two, once at the end.
     assert progress_seen == [0, 2, 4, 5, 5]
+
+
+def test_a_run_left_running_by_a_dead_process_is_carried_out_when_its_task_is_redelivered(frozen):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    events_around_the_cutoff()
+    orphan = PurgeRunFactory(category="maintenance.events", trigger="api", status="running", deleted=0)
+
+    result = purge_execute(run_ids=[orphan.pk])
+
+    orphan.refresh_from_db()
+    assert (orphan.status, orphan.deleted) == ("completed", 2)
+    assert result.runs == [orphan]
+
+
+def test_another_purge_marks_runs_whose_process_died_as_interrupted(frozen):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    orphan = PurgeRunFactory(category="admin.log", trigger="schedule", status="running")
+    finished = PurgeRunFactory(category="admin.log", trigger="schedule", status="completed")
+
+    purge_now(categories=["maintenance.events"], trigger="command")
+
+    orphan.refresh_from_db()
+    assert orphan.status == "failed"
+    assert orphan.error.startswith("Interrupted")
+    finished.refresh_from_db()
+    assert finished.status == "completed"
