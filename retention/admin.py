@@ -52,11 +52,6 @@ class DataRetentionPolicyAdmin(admin.ModelAdmin):
         fields = list(super().get_readonly_fields(request, obj))
         return ["category", *fields] if obj else fields
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is not None:
-            kwargs["fields"] = ["days_to_keep", "enabled", "legal_hold", "description"]
-        return super().get_form(request, obj, change, **kwargs)
-
     @admin.display(description="rows due now")
     def rows_due_now(self, policy: DataRetentionPolicy) -> str:
         if policy.pk is None or policy.category not in registry:

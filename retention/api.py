@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from opsconsole.api.permissions import staff_action_permissions
@@ -167,6 +168,9 @@ class PolicyListCreateView(generics.ListAPIView):
     def post(self, request, *args, **kwargs) -> Response:
         serializer = PolicyWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        existing = selectors.policy_get(category=serializer.validated_data["category"])
+        if existing is not None and not request.user.has_perm("retention.change_dataretentionpolicy"):
+            raise PermissionDenied("Updating a policy needs the change permission.")
         policy, created = services.policy_upsert(**serializer.validated_data)
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(PolicySerializer(policy).data, status=code)
@@ -196,9 +200,9 @@ class CategoryListView(generics.GenericAPIView):
     queryset = DataRetentionPolicy.objects.all()
     serializer_class = CategorySerializer
     pagination_class = None
-    filter_backends: list = []
 
     def get(self, request) -> Response:
+        self.filter_queryset(self.get_queryset())  # unknown query parameters are a 400
         results = [_category_data(item) for item in selectors.category_status_list()]
         return Response({"count": len(results), "results": CategorySerializer(results, many=True).data})
 
@@ -226,13 +230,29 @@ class PurgeView(generics.GenericAPIView):
         categories = serializer.validated_data.get("categories")
         if serializer.validated_data["dry_run"]:
             result = services.purge_preview(categories=categories, trigger=PurgeTrigger.API, actor=request.user)
-            return Response({"dry_run": True, **result.as_dict()}, status=status.HTTP_200_OK)
+            body = result.as_dict()
+            return Response(
+                {
+                    "dry_run": True,
+                    "runs": body["runs"],
+                    "skipped": body["skipped"],
+                    "rows_due": sum(run.matched for run in result.runs),
+                },
+                status=status.HTTP_200_OK,
+            )
         with transaction.atomic():
             result = services.purge_enqueue(categories=categories, trigger=PurgeTrigger.API, actor=request.user)
             run_ids = [run.pk for run in result.runs]
             if run_ids:
                 transaction.on_commit(lambda: purge_queued_runs.delay(run_ids))
-        body = {"dry_run": False, "queued": bool(run_ids), "run_ids": run_ids, **result.as_dict()}
+        as_dict = result.as_dict()
+        body = {
+            "dry_run": False,
+            "queued": bool(run_ids),
+            "run_ids": run_ids,
+            "runs": as_dict["runs"],
+            "skipped": as_dict["skipped"],
+        }
         return Response(body, status=status.HTTP_202_ACCEPTED if run_ids else status.HTTP_200_OK)
 
 

@@ -31,3 +31,9 @@ def media_root(settings, tmp_path):
 def _fast_password_hashing(settings):
     # The staff fixtures create users; the default hasher costs ~0.3 s a user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def without_shield(settings):
+    """The stack without the maintenance app's read-only shield, to reach the view's own refusal."""
+    settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if not name.startswith("maintenance.")]

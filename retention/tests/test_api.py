@@ -136,6 +136,7 @@ def test_a_dry_run_purge_answers_at_once_with_counts_and_deletes_nothing(api, fr
     assert response.status_code == 200
     (run,) = response.json()["runs"]
     assert (run["category"], run["matched"], run["deleted"], run["dry_run"]) == ("maintenance.events", 1, 0, True)
+    assert response.json()["rows_due"] == 1
     assert MaintenanceEvent.objects.count() == 2
     assert PurgeRun.objects.get().trigger == "api"
     assert PurgeRun.objects.get().actor == api.user
@@ -155,22 +156,36 @@ def test_a_real_purge_is_queued_to_a_worker_on_commit_and_returns_the_run_ids(
     assert response.status_code == 202
     run = PurgeRun.objects.get()
     assert response.json()["run_ids"] == [run.pk]
+    assert response.json()["runs"][0]["status"] == "queued"
     assert run.status == "queued"
     assert len(callbacks) == 1
     assert sent == [[run.pk]]
     assert MaintenanceEvent.objects.count() == 1  # the worker has not run yet
 
 
-def test_a_purge_in_maintenance_mode_is_refused_by_the_shield_with_503(api, frozen):
+def test_a_purge_in_maintenance_mode_is_a_409_with_a_clear_detail(api, frozen, without_shield):
     PolicyFactory(category="maintenance.events", days_to_keep=30)
     MaintenanceEventFactory(at=CUTOFF - SECOND)
     maintenance_set_mode(mode="maintenance", reason="test")
 
     response = api.post("/system/retention/purge", {"dry_run": False}, format="json")
 
-    assert response.status_code == 503
-    assert response.json()["mode"] == "maintenance"
-    assert response["Retry-After"]
+    assert response.status_code == 409
+    assert "maintenance mode is 'maintenance'" in response.json()["detail"]
+    assert not PurgeRun.objects.exists()
+    assert MaintenanceEvent.objects.filter(at__lt=CUTOFF).count() == 1
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_purge_in_read_only_mode_is_refused_by_the_whole_stack_and_writes_nothing(api, frozen, dry_run):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    MaintenanceEventFactory(at=CUTOFF - SECOND)
+    maintenance_set_mode(mode="read_only", reason="test")
+
+    response = api.post("/system/retention/purge", {"dry_run": dry_run}, format="json")
+
+    # 503 when the read-only shield answers first, 409 from the view itself.
+    assert response.status_code in (409, 503)
     assert not PurgeRun.objects.exists()
     assert MaintenanceEvent.objects.filter(at__lt=CUTOFF).count() == 1
 
@@ -221,3 +236,55 @@ def test_retention_api_refuses_anonymous_and_non_staff(anon_api, nonstaff_api):
     assert anon_api.get("/system/retention/").status_code == 401
     assert nonstaff_api.get("/system/retention/categories").status_code == 403
     assert nonstaff_api.post("/system/retention/purge", {}, format="json").status_code == 403
+
+
+def test_categories_refuse_unknown_query_parameters(api):
+    assert api.get("/system/retention/categories?due=1").status_code == 400
+
+
+def test_updating_a_policy_needs_the_change_permission_not_only_add(django_user_model, api):
+    from django.contrib.auth.models import Permission
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    PolicyFactory(category="exports.jobs", days_to_keep=30)
+    clerk = django_user_model.objects.create_user("clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="add_dataretentionpolicy"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=clerk).key}")
+
+    assert client.post("/system/retention/", {**POLICY, "days_to_keep": 1}, format="json").status_code == 403
+    assert client.post("/system/retention/", {**POLICY, "category": "admin.log"}, format="json").status_code == 201
+    assert DataRetentionPolicy.objects.get(category="exports.jobs").days_to_keep == 30
+
+
+def test_a_purge_with_nothing_to_do_says_why_and_queues_nothing(api, django_capture_on_commit_callbacks):
+    PolicyFactory(category="exports.jobs", days_to_keep=30, legal_hold=True)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = api.post(
+            "/system/retention/purge", {"dry_run": False, "categories": ["exports.jobs", "admin.log"]}, format="json"
+        )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["queued"], body["run_ids"]) == (False, [])
+    assert body["skipped"] == [
+        {"category": "exports.jobs", "reason": "legal hold"},
+        {"category": "admin.log", "reason": "no retention policy"},
+    ]
+    assert callbacks == []
+
+
+def test_with_the_shield_a_purge_in_maintenance_mode_is_a_503_and_deletes_nothing(api, frozen):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    MaintenanceEventFactory(at=CUTOFF - SECOND)
+    maintenance_set_mode(mode="maintenance", reason="test")
+
+    response = api.post("/system/retention/purge", {"dry_run": False}, format="json")
+
+    assert response.status_code == 503
+    assert response.json()["mode"] == "maintenance"
+    assert response["Retry-After"]
+    assert not PurgeRun.objects.exists()
+    assert MaintenanceEvent.objects.filter(at__lt=CUTOFF).count() == 1

@@ -150,3 +150,24 @@ def test_a_failing_category_exits_1_after_purging_the_others(due_rows, monkeypat
 def test_skipped_policies_are_named_in_the_output(due_rows):
     PolicyFactory(category="admin.log", days_to_keep=30, legal_hold=True)
     assert "skipped admin.log: legal hold" in purge("--dry-run")
+
+
+def test_without_policies_the_command_says_there_is_nothing_to_enforce():
+    output = purge()
+    assert "No retention policy to enforce." in output
+    assert not PurgeRun.objects.exists()
+
+
+def test_a_purge_stopped_by_the_time_budget_is_partial_and_exits_0(due_rows):
+    body = json.loads(purge("--json", "--category", "maintenance.events", "--max-seconds", "0.000001"))
+
+    (run,) = body["runs"]
+    assert (run["status"], run["deleted"], run["matched"]) == ("partial", 0, 3)
+    assert "time budget" in run["error"]
+    assert MaintenanceEvent.objects.count() == 4
+
+
+@pytest.mark.parametrize("args", [["--batch-size", "0"], ["--batch-size", "ten"], ["--max-seconds", "-1"]])
+def test_bad_numbers_are_usage_errors(args):
+    with pytest.raises(CommandError, match="--batch-size|--max-seconds"):
+        purge(*args)

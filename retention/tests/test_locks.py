@@ -81,3 +81,46 @@ def test_a_session_holding_the_advisory_lock_refuses_a_purge():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [ADVISORY_LOCK_KEY])
     assert MaintenanceEvent.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_purge_started_while_another_is_between_batches_is_refused():
+    """Whatever the database: the advisory lock on PostgreSQL, the lock row elsewhere."""
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    for _ in range(4):
+        MaintenanceEventFactory(at=timezone.now() - timedelta(days=60))
+    between_batches = threading.Event()
+    go_on = threading.Event()
+    outcome = {}
+
+    def pause_after_the_first_batch(run):
+        if run.deleted == 2 and not between_batches.is_set():
+            between_batches.set()
+            assert go_on.wait(20), "the test never let the first purge go on"
+
+    def first_purge():
+        try:
+            outcome["first"] = purge_now(
+                categories=["maintenance.events"],
+                trigger="schedule",
+                batch_size=2,
+                progress=pause_after_the_first_batch,
+            )
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=first_purge)
+    first.start()
+    try:
+        assert between_batches.wait(20), "the first purge never finished a batch"
+        with pytest.raises(PurgeLocked):
+            purge_now(categories=["maintenance.events"], trigger="command")
+    finally:
+        go_on.set()
+        first.join(30)
+
+    assert outcome["first"].runs[0].deleted == 4
+    runs = sorted(PurgeRun.objects.values_list("trigger", "status"))
+    assert runs == [("command", "refused"), ("schedule", "completed")]
+    # The lock is free again afterwards.
+    assert purge_now(categories=["maintenance.events"], trigger="command").runs[0].status == "completed"

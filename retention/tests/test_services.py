@@ -11,6 +11,7 @@ from exports.models import ExportJob
 from maintenance.models import MaintenanceEvent
 from maintenance.services import maintenance_set_mode
 from notifications.models import NotificationAttempt, NotificationOutbox
+from retention import services
 from retention.exceptions import InvalidInput, MaintenanceModeActive, PurgeLocked, UnknownCategory
 from retention.locks import RowLock
 from retention.models import DataRetentionPolicy, PurgeLock, PurgeRun
@@ -250,25 +251,39 @@ def test_executing_the_same_queued_runs_twice_purges_once(frozen):
     assert PurgeRun.objects.get().deleted == 2
 
 
-def test_time_budget_stops_a_purge_as_partial_and_a_rerun_finishes(frozen, time_machine):
+def test_time_budget_stops_a_purge_as_partial_and_a_rerun_finishes(frozen, monkeypatch):
     PolicyFactory(category="maintenance.events", days_to_keep=30)
     for _ in range(6):
         MaintenanceEventFactory(at=CUTOFF - SECOND)
 
-    def slow_progress(run):
+    class Clock:
+        """The engine's monotonic clock, moved on by 10 s after each batch."""
+
+        now = 1000.0
+
+        def monotonic(self):
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr(services, "time", clock)
+
+    def batch_takes_ten_seconds(run):
         if run.deleted:
-            # The budget is counted on the monotonic clock, which time-machine leaves alone.
-            __import__("time").sleep(0.3)
+            clock.now += 10
 
     first = purge_now(
-        categories=["maintenance.events"], trigger="command", batch_size=2, max_seconds=0.2, progress=slow_progress
+        categories=["maintenance.events"],
+        trigger="command",
+        batch_size=2,
+        max_seconds=15,
+        progress=batch_takes_ten_seconds,
     )
-    assert (first.runs[0].status, first.runs[0].deleted) == ("partial", 2)
+    assert (first.runs[0].status, first.runs[0].deleted) == ("partial", 4)
     assert "time budget" in first.runs[0].error
-    assert MaintenanceEvent.objects.count() == 4
+    assert MaintenanceEvent.objects.count() == 2
 
     second = purge_now(categories=["maintenance.events"], trigger="command", batch_size=2)
-    assert (second.runs[0].status, second.runs[0].deleted) == ("completed", 4)
+    assert (second.runs[0].status, second.runs[0].deleted) == ("completed", 2)
     assert MaintenanceEvent.objects.count() == 0
 
 
@@ -337,3 +352,110 @@ def test_policy_upsert_rejects_days_to_keep_outside_the_range_or_not_an_integer(
         policy_upsert(category="exports.jobs", days_to_keep=days)
     assert "days_to_keep" in excinfo.value.fields
     assert not DataRetentionPolicy.objects.exists()
+
+
+def test_conditions_that_join_another_table_are_purged_through_the_orm_path(frozen):
+    from django.db.models import Q
+
+    from retention.registry import RetentionCategory, registry
+
+    class MutedChannelOutbox(RetentionCategory):
+        name = "test.muted_outbox"
+        date_field = "created_at"
+
+        def get_model(self):
+            return NotificationOutbox
+
+        def conditions(self):
+            return Q(channel__name="muted")
+
+    registry.register(MutedChannelOutbox)
+    try:
+        PolicyFactory(category="test.muted_outbox", days_to_keep=30)
+        muted = OutboxFactory(channel__name="muted", created_at=CUTOFF - SECOND)
+        loud = OutboxFactory(channel__name="loud", created_at=CUTOFF - SECOND)
+        expired = registry.get("test.muted_outbox").expired(CUTOFF)
+        assert isinstance(services._statements(expired, "default"), services._OrmStatements)
+
+        result = purge_now(categories=["test.muted_outbox"], trigger="command")
+    finally:
+        registry.unregister("test.muted_outbox")
+
+    assert result.runs[0].deleted == 1
+    assert not NotificationOutbox.objects.filter(pk=muted.pk).exists()
+    assert NotificationOutbox.objects.filter(pk=loud.pk).exists()
+
+
+def test_a_purge_stops_between_batches_when_maintenance_mode_starts(frozen, monkeypatch):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    for _ in range(6):
+        MaintenanceEventFactory(at=CUTOFF - SECOND)
+
+    class Clock:
+        now = 1000.0
+
+        def monotonic(self):
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr(services, "time", clock)
+
+    def switch_to_read_only_after_the_first_batch(run):
+        if run.deleted == 2 and run.finished_at is None:
+            maintenance_set_mode(mode="read_only", reason="test")
+            clock.now += 10  # past the next mode check
+
+    result = purge_now(
+        categories=["maintenance.events"],
+        trigger="command",
+        batch_size=2,
+        progress=switch_to_read_only_after_the_first_batch,
+    )
+
+    (run,) = result.runs
+    assert (run.status, run.deleted) == ("partial", 2)
+    assert "read_only" in run.error
+    assert MaintenanceEvent.objects.filter(at__lt=CUTOFF).count() == 4
+
+
+def test_batch_size_and_time_budget_come_from_the_retention_settings(frozen, settings):
+    settings.RETENTION = {**settings.RETENTION, "BATCH_SIZE": 2}
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    for _ in range(5):
+        MaintenanceEventFactory(at=CUTOFF - SECOND)
+    progress_seen = []
+
+    purge_now(
+        categories=["maintenance.events"],
+        trigger="command",
+        progress=lambda run: progress_seen.append(run.deleted),
+    )
+
+    # Once after counting, once per batch of two, once at the end.
+    assert progress_seen == [0, 2, 4, 5, 5]
+
+
+def test_a_run_left_running_by_a_dead_process_is_carried_out_when_its_task_is_redelivered(frozen):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    events_around_the_cutoff()
+    orphan = PurgeRunFactory(category="maintenance.events", trigger="api", status="running", deleted=0)
+
+    result = purge_execute(run_ids=[orphan.pk])
+
+    orphan.refresh_from_db()
+    assert (orphan.status, orphan.deleted) == ("completed", 2)
+    assert result.runs == [orphan]
+
+
+def test_another_purge_marks_runs_whose_process_died_as_interrupted(frozen):
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    orphan = PurgeRunFactory(category="admin.log", trigger="schedule", status="running")
+    finished = PurgeRunFactory(category="admin.log", trigger="schedule", status="completed")
+
+    purge_now(categories=["maintenance.events"], trigger="command")
+
+    orphan.refresh_from_db()
+    assert orphan.status == "failed"
+    assert orphan.error.startswith("Interrupted")
+    finished.refresh_from_db()
+    assert finished.status == "completed"

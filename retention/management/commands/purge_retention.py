@@ -127,12 +127,25 @@ class Command(BaseCommand):
 
     def print_preview(self, result: PurgeResult) -> None:
         self.stdout.write("Dry run: nothing deleted.")
+        if not result.runs:
+            self.print_nothing_to_do(result)
+            return
         rows = [(run.category, f"{run.cutoff:%Y-%m-%d %H:%M:%S}", f"{run.matched:,}") for run in result.runs]
         self.print_table(("category", "cutoff (UTC)", "rows due"), rows)
         self.print_skipped(result)
         self.stdout.write(f"Total rows due: {sum(run.matched for run in result.runs):,}")
 
+    def print_nothing_to_do(self, result: PurgeResult) -> None:
+        self.print_skipped(result)
+        self.stdout.write(
+            "No retention policy to enforce. Set one in the admin or with POST /system/retention/; "
+            "GET /system/retention/categories lists the categories."
+        )
+
     def print_summary(self, result: PurgeResult) -> None:
+        if not result.runs:
+            self.print_nothing_to_do(result)
+            return
         rows = [
             (
                 run.category,
