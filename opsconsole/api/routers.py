@@ -7,9 +7,12 @@ class OptionalSlashRouter(SimpleRouter):
     """`/system/notify/channels` and `/system/notify/channels/` both resolve, for every method."""
 
     def __init__(self) -> None:
-        super().__init__(trailing_slash="/?")
+        super().__init__()
+        # DRF's constructor treats trailing_slash as a boolean; the pattern is set after it.
+        self.trailing_slash = "/?"
 
 
 class OptionalSlashDefaultRouter(DefaultRouter):
     def __init__(self) -> None:
-        super().__init__(trailing_slash="/?")
+        super().__init__()
+        self.trailing_slash = "/?"
