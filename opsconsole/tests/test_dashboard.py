@@ -8,7 +8,7 @@ from django.utils import timezone
 from exports.models import JobStatus
 from maintenance.models import Mode
 from maintenance.services import maintenance_set_mode
-from notifications.models import AttemptOutcome, NotificationStatus
+from notifications.models import AttemptOutcome, NotificationOutbox, NotificationStatus
 from opsconsole.dashboard import selectors
 from opsconsole.tests.factories import (
     AttemptFactory,
@@ -90,24 +90,26 @@ def test_delivery_series_buckets_attempts_per_hour_for_24_hours_and_per_day_for_
 def test_channel_health_lists_failing_channels_first_with_their_failure_rate():
     healthy = ChannelFactory(name="a-healthy")
     failing = ChannelFactory(name="b-failing", consecutive_failures=4, last_error="HTTP 503 from sink")
-    recent = timezone.now() - timedelta(hours=1)
-    _attempts(at=recent, outcome=AttemptOutcome.SENT, count=3, channel=healthy)
-    _attempts(at=recent, outcome=AttemptOutcome.SENT, count=1, channel=failing)
-    _attempts(at=recent, outcome=AttemptOutcome.RETRY, count=2, channel=failing)
-    _attempts(at=recent, outcome=AttemptOutcome.FAILED, count=1, channel=failing)
-    _attempts(at=timezone.now() - timedelta(days=2), outcome=AttemptOutcome.FAILED, count=5, channel=healthy)
+    OutboxFactory.create_batch(3, channel=healthy, status=NotificationStatus.SENT, attempts=1)
+    OutboxFactory(channel=failing, status=NotificationStatus.SENT, attempts=2)  # one retry, then delivered
+    OutboxFactory(channel=failing, status=NotificationStatus.FAILED, attempts=3)  # gave up
+    OutboxFactory(channel=failing, status=NotificationStatus.PENDING, attempts=3)  # still retrying
+    old = OutboxFactory(channel=healthy, status=NotificationStatus.FAILED, attempts=8)
+    NotificationOutbox.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
 
     rows = selectors.channel_health()
 
     assert [row["name"] for row in rows] == ["b-failing", "a-healthy"]
-    assert rows[0]["attempts_24h"] == 4
-    assert rows[0]["failure_pct"] == 75.0
-    assert rows[0]["last_error"] == "HTTP 503 from sink"
-    assert rows[0]["healthy"] is False
-    assert (rows[1]["attempts_24h"], rows[1]["failure_pct"], rows[1]["healthy"]) == (3, 0.0, True)
+    failing_row, healthy_row = rows
+    assert (failing_row["messages_24h"], failing_row["delivered_24h"], failing_row["gave_up_24h"]) == (3, 1, 1)
+    assert (failing_row["attempts_24h"], failing_row["failed_attempts_24h"]) == (8, 7)
+    assert failing_row["failure_pct"] == 87.5
+    assert failing_row["last_error"] == "HTTP 503 from sink"
+    assert failing_row["healthy"] is False
+    assert (healthy_row["messages_24h"], healthy_row["failure_pct"], healthy_row["healthy"]) == (3, 0.0, True)
 
 
-def test_channel_without_attempts_has_no_failure_rate():
+def test_channel_without_messages_has_no_failure_rate():
     ChannelFactory()
 
     (row,) = selectors.channel_health()

@@ -54,11 +54,11 @@ def _rows_in_every_panel() -> dict[str, int]:
     sent = retry = failed = 0
     for hours_ago in range(0, 20, 2):
         for _ in range(hours_ago % 5 + 1):
-            outbox = OutboxFactory(channel=webhook, status=NotificationStatus.SENT, sent_at=now)
+            outbox = OutboxFactory(channel=webhook, status=NotificationStatus.SENT, sent_at=now, attempts=1)
             AttemptFactory(outbox=outbox, started_at=now - timedelta(hours=hours_ago), outcome=AttemptOutcome.SENT)
             sent += 1
     for days_ago in range(1, 6):
-        outbox = OutboxFactory(channel=pager, status=NotificationStatus.FAILED, last_error="HTTP 503")
+        outbox = OutboxFactory(channel=pager, status=NotificationStatus.FAILED, last_error="HTTP 503", attempts=2)
         AttemptFactory(outbox=outbox, started_at=now - timedelta(days=days_ago), outcome=AttemptOutcome.RETRY)
         AttemptFactory(
             outbox=outbox, number=2, started_at=now - timedelta(days=days_ago), outcome=AttemptOutcome.FAILED
@@ -110,6 +110,7 @@ def test_dashboard_draws_delivery_charts_from_real_rows(page, staff_user, screen
     pager_row = page.locator('#ops-channels tr[data-channel="pager"]')
     assert "HTTP 503 Service Unavailable" in pager_row.inner_text()
     assert "failing" in pager_row.inner_text()
+    assert "100.0 % of 10" in pager_row.inner_text()
     assert page.locator("#ops-exports progress").get_attribute("value") == "42.0"
     assert page.locator('#ops-retention tr[data-category="maintenance.events"]').inner_text().count("legal hold") == 1
     assert page.locator("#ops-purge-runs tbody tr").count() == 2
