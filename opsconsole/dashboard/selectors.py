@@ -302,16 +302,29 @@ def purge_runs_recent(*, limit: int = PURGE_RUN_LIMIT) -> list[dict[str, Any]]:
 
 
 def _due_counts_provider() -> Callable[[], list[dict[str, Any]]] | None:
-    """The retention engine's due counts, when the engine is installed.
+    """The retention engine's rows-due counts, when the engine is installed.
 
-    The engine (retention/registry.py + retention/selectors.py) lands on its own branch;
-    until it does, the dashboard lists the policies without counts.
+    Expected: `retention.selectors.categories_with_due_counts()` returning dicts with
+    "category", "due" and "days_to_keep"; the engine's `category_status_list()` (one
+    CategoryStatus per registered category) is adapted to the same shape. Without
+    either, the dashboard lists the policies without counts.
     """
     try:
-        from retention.selectors import categories_with_due_counts
+        from retention import selectors as retention_selectors
     except ImportError:
         return None
-    return categories_with_due_counts
+    if hasattr(retention_selectors, "categories_with_due_counts"):
+        return retention_selectors.categories_with_due_counts
+    if hasattr(retention_selectors, "category_status_list"):
+
+        def from_category_statuses() -> list[dict[str, Any]]:
+            return [
+                {"category": status.category.name, "due": status.rows_due, "days_to_keep": status.days_to_keep}
+                for status in retention_selectors.category_status_list()
+            ]
+
+        return from_category_statuses
+    return None
 
 
 def retention_overview() -> dict[str, Any]:
