@@ -1,9 +1,9 @@
 /* Draws the dashboard's delivery charts with the vendored Chart.js and refreshes them
-   (and the outbox figures) from /admin/dashboard/data every 30 seconds. */
+   (and the outbox figures) from /admin/dashboard/data every minute. */
 (function () {
   "use strict";
 
-  var REFRESH_MS = 30000;
+  var REFRESH_MS = 60000;
   var COLORS = { sent: "#2e7d32", retry: "#f9a825", failed: "#c62828" };
   var charts = {};
 
