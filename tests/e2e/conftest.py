@@ -116,3 +116,9 @@ def logged_in(page, staff_user):
     """The page, logged in to the admin as the staff superuser."""
     admin_login(page, username=staff_user.username)
     return page
+
+
+@pytest.fixture(scope="session")
+def httpserver_listen_address():
+    """pytest-httpserver's sink on 127.0.0.1 (never another interface), on an ephemeral port."""
+    return ("127.0.0.1", 0)
