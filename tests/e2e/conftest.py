@@ -92,6 +92,8 @@ def screenshot(page, request) -> Callable[[str], Path]:
     folder = artifacts_dir() / "e2e"
     folder.mkdir(parents=True, exist_ok=True)
     test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+    for stale in folder.glob(f"{test_name}-*.png"):  # a previous run's steps would mix with this run's
+        stale.unlink()
     steps = iter(range(1, 100))
 
     def take(step: str) -> Path:
