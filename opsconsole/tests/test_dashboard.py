@@ -167,7 +167,7 @@ def test_retention_shows_rows_due_per_category_from_the_engine(monkeypatch):
         {"category": "notifications.outbox", "due": 1200, "days_to_keep": 30},
         {"category": "maintenance.events", "due": 0, "days_to_keep": None},
     ]
-    monkeypatch.setattr(selectors, "_due_counts_provider", lambda: lambda: due)
+    monkeypatch.setattr(selectors, "_due_counts_provider", lambda: lambda days_by_category: due)
 
     overview = selectors.retention_overview()
 
@@ -176,6 +176,49 @@ def test_retention_shows_rows_due_per_category_from_the_engine(monkeypatch):
     assert rows["notifications.outbox"]["due"] == 1200
     assert rows["maintenance.events"]["due"] == 0
     assert rows["maintenance.events"]["id"] is None
+
+
+class _OutboxAgeCategory:
+    """Stands in for a registered retention category: outbox rows by creation time."""
+
+    name = "notifications.outbox"
+    default_days_to_keep = 90
+
+    def cutoff(self, days_to_keep, *, now):
+        return now - timedelta(days=days_to_keep)
+
+    def expired(self, cutoff):
+        return NotificationOutbox.objects.filter(created_at__lt=cutoff)
+
+
+def test_rows_due_follow_the_policy_period_or_the_category_default():
+    OutboxFactory.create_batch(3)
+    NotificationOutbox.objects.update(created_at=timezone.now() - timedelta(days=40))
+
+    under_policy = selectors.capped_due_counts([_OutboxAgeCategory()], {"notifications.outbox": 30})
+    by_default = selectors.capped_due_counts([_OutboxAgeCategory()], {})
+
+    assert under_policy == [{"category": "notifications.outbox", "days_to_keep": 30, "due": 3, "due_capped": False}]
+    assert (by_default[0]["days_to_keep"], by_default[0]["due"]) == (90, 0)
+
+
+def test_rows_due_stop_counting_at_the_cap(monkeypatch):
+    monkeypatch.setattr(selectors, "DUE_COUNT_CAP", 2)
+    OutboxFactory.create_batch(3)
+    NotificationOutbox.objects.update(created_at=timezone.now() - timedelta(days=40))
+
+    (row,) = selectors.capped_due_counts([_OutboxAgeCategory()], {"notifications.outbox": 30})
+
+    assert (row["due"], row["due_capped"]) == (2, True)
+
+
+def test_a_capped_count_reads_as_at_least_the_cap(monkeypatch, staff_client):
+    due = [{"category": "notifications.outbox", "due": 10_000, "due_capped": True, "days_to_keep": 30}]
+    monkeypatch.setattr(selectors, "_due_counts_provider", lambda: lambda days_by_category: due)
+
+    html = staff_client.get("/admin/").content.decode()
+
+    assert "10000+" in html
 
 
 def test_changelist_links_carry_their_filters():
