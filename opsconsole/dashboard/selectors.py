@@ -13,7 +13,6 @@ small, fixed number of queries however large the outbox and the attempt log grow
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,13 +30,10 @@ from notifications.models import AttemptOutcome, NotificationAttempt, Notificati
 from notifications.models import NotificationStatus as OutboxStatus
 from retention.models import DataRetentionPolicy, PurgeRun
 
-logger = logging.getLogger(__name__)
-
 # Statuses whose rows are still in flight or need an operator; `sent` is history.
 OUTBOX_OPEN_STATUSES = [OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.FAILED, OutboxStatus.CANCELLED]
 EXPORT_ACTIVE_STATUSES = [JobStatus.PENDING, JobStatus.RUNNING]
 EXPORT_FINISHED_STATUSES = [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED]
-OUTCOMES = [AttemptOutcome.SENT, AttemptOutcome.RETRY, AttemptOutcome.FAILED]
 CHANNEL_LIMIT = 20
 EXPORT_LIMIT = 8
 PURGE_RUN_LIMIT = 8
