@@ -27,5 +27,7 @@ urlpatterns = [
     re_path(system("exports"), include("exports.urls")),
     re_path(system("retention"), include("retention.urls")),
     re_path(system("maintenance"), include("maintenance.urls")),
+    # The dashboard replaces the admin index; every other admin path falls through.
+    path("admin/", include("opsconsole.dashboard.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,1 @@
+"""The operator dashboard: the admin index with live figures of the four domains."""
