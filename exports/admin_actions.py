@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-import django_filters
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ALL_VAR, IS_POPUP_VAR, ORDER_VAR, PAGE_VAR, SEARCH_VAR, TO_FIELD_VAR
 from django.utils import timezone
@@ -27,7 +26,6 @@ from exports.registry import get_dataset
 # Changelist parameters that do not narrow the rows.
 _PRESENTATION = {ALL_VAR, ORDER_VAR, PAGE_VAR, IS_POPUP_VAR, TO_FIELD_VAR, "_changelist_filters", "e"}
 _RANGE = {"gte": "after", "gt": "after", "lt": "before", "lte": "before"}
-_ADMIN_BOOLEANS = {"1": "true", "0": "false"}
 
 
 def changelist_filters_to_params(
@@ -79,12 +77,6 @@ def changelist_filters_to_params(
         start, end = _hierarchy_range(parts)
         params[f"{date_fields[field]}_after"] = start.isoformat()
         params[f"{date_fields[field]}_before"] = end.isoformat()
-    # The admin's boolean filters say 1/0; django-filter's BooleanFilter would read those
-    # as "no filter" and export every row.
-    for key, value in params.items():
-        flt = dataset.filterset.base_filters.get(key)
-        if isinstance(flt, django_filters.BooleanFilter) and value in _ADMIN_BOOLEANS:
-            params[key] = _ADMIN_BOOLEANS[value]
     return params
 
 

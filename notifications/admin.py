@@ -9,6 +9,12 @@ from django.utils.html import format_html
 
 from exports.admin_actions import export_rows_action, has_export_permission
 from notifications import services
+from notifications.datasets import (
+    CHANNEL_ADMIN_DATE_FIELDS,
+    CHANNEL_ADMIN_LOOKUPS,
+    OUTBOX_ADMIN_DATE_FIELDS,
+    OUTBOX_ADMIN_LOOKUPS,
+)
 from notifications.exceptions import ChannelInvalid, IllegalTransition
 from notifications.models import NotificationAttempt, NotificationChannel, NotificationOutbox
 from opsconsole.api.exceptions import OpsConsoleError
@@ -100,7 +106,9 @@ class NotificationChannelAdmin(admin.ModelAdmin):
         "pause_channels",
         "resume_channels",
         "rotate_secret",
-        export_rows_action("notifications.channels", date_fields={"created_at": "created"}),
+        export_rows_action(
+            "notifications.channels", lookups=CHANNEL_ADMIN_LOOKUPS, date_fields=CHANNEL_ADMIN_DATE_FIELDS
+        ),
     ]
 
     def has_export_permission(self, request) -> bool:
@@ -204,9 +212,7 @@ class NotificationOutboxAdmin(admin.ModelAdmin):
     actions = [
         "retry_now",
         "cancel",
-        export_rows_action(
-            "notifications.outbox", lookups={"channel__id__exact": "channel"}, date_fields={"created_at": "created"}
-        ),
+        export_rows_action("notifications.outbox", lookups=OUTBOX_ADMIN_LOOKUPS, date_fields=OUTBOX_ADMIN_DATE_FIELDS),
     ]
 
     def has_export_permission(self, request) -> bool:
