@@ -10,6 +10,7 @@ from exports.exceptions import IllegalTransition, InvalidExportRequest, UnknownD
 from exports.models import ExportJob, JobStatus
 from exports.tests.conftest import files_under
 from exports.tests.factories import ExportJobFactory, OutboxFactory
+from opsconsole.testing import require_postgres
 
 
 @pytest.fixture
@@ -140,7 +141,7 @@ def test_running_a_job_twice_does_nothing_the_second_time(no_enqueue, export_sto
 
 @pytest_transactional
 def test_cancelling_mid_run_stops_the_worker_and_leaves_no_file(no_enqueue, settings, export_storage, monkeypatch):
-    settings.EXPORTS = {**settings.EXPORTS, "CHUNK_SIZE": 2, "PROGRESS_INTERVAL": 0}
+    settings.EXPORTS = {**settings.EXPORTS, "CHUNK_SIZE": 2, "PROGRESS_INTERVAL": 0, "USE_COPY": False}
     OutboxFactory.create_batch(10)
     job, _ = services.export_job_create(job_type="notifications.outbox", format="jsonl")
     report = engine.Progress.report
@@ -163,10 +164,39 @@ def test_cancelling_mid_run_stops_the_worker_and_leaves_no_file(no_enqueue, sett
 
 
 @pytest_transactional
+def test_cancelling_a_postgres_copy_mid_stream_leaves_no_file(no_enqueue, settings, export_storage, monkeypatch):
+    require_postgres()
+    settings.EXPORTS = {**settings.EXPORTS, "PROGRESS_INTERVAL": 0}
+    OutboxFactory.create_batch(100, body="x" * 10_000)  # ~1 MB of CSV: several 256 KiB blocks
+    job, _ = services.export_job_create(job_type="notifications.outbox", format="csv")
+    report = engine.Progress.report
+    reports = []
+
+    def report_then_cancel(self, rows, *, force=False):
+        reports.append(rows)
+        if len(reports) == 1:
+            services.export_job_cancel(job=ExportJob.objects.get(pk=job.pk))
+        return report(self, rows, force=force)
+
+    monkeypatch.setattr(engine.Progress, "report", report_then_cancel)
+    services.export_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    assert len(reports) == 1 and 0 < reports[0] < 100  # stopped inside the COPY stream
+    assert files_under(export_storage["media"]) == [] and files_under(export_storage["temp"]) == []
+
+
+@pytest_transactional
 def test_a_worker_that_was_given_up_on_can_never_finish_the_newer_attempt(
     no_enqueue, settings, monkeypatch, export_storage
 ):
-    settings.EXPORTS = {**settings.EXPORTS, "CHUNK_SIZE": 2, "PROGRESS_INTERVAL": 0, "STALE_SECONDS": 0}
+    settings.EXPORTS = {
+        **settings.EXPORTS,
+        "CHUNK_SIZE": 2,
+        "PROGRESS_INTERVAL": 0,
+        "STALE_SECONDS": 0,
+        "USE_COPY": False,
+    }
     OutboxFactory.create_batch(6)
     job, _ = services.export_job_create(job_type="notifications.outbox")
     report = engine.Progress.report
