@@ -185,3 +185,21 @@ def test_the_notification_changelist_mappings_give_valid_dataset_filters(dataset
     get_dataset(dataset).validate_filters(params)  # raises if the FilterSet refuses them
     if "active" in params:
         assert get_dataset(dataset).validate_filters(params)["active"] == "true"
+
+
+def test_the_add_and_change_pages_render(admin_client):
+    add = admin_client.get(f"{CHANGELIST}add/")
+    assert add.status_code == 200
+    html = add.content.decode()
+    assert 'name="filter_params"' in html and 'value="snapshot"' in html and 'value="parquet"' in html
+    job = ExportJobFactory(status=JobStatus.RUNNING, rows_written=5, total_rows=10)
+    change = admin_client.get(f"{CHANGELIST}{job.pk}/change/")
+    assert change.status_code == 200
+    assert '<progress value="50"' in change.content.decode()
+
+
+def test_the_changelist_filters_and_date_hierarchy_work(admin_client):
+    ExportJobFactory(status=JobStatus.FAILED)
+    year = ExportJobFactory(requested_by="y").created_at.year
+    assert admin_client.get(f"{CHANGELIST}?status__exact=failed&format__exact=csv").status_code == 200
+    assert admin_client.get(f"{CHANGELIST}?created_at__year={year}&q=outbox").status_code == 200
