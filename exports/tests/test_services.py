@@ -248,6 +248,47 @@ def test_a_failure_records_the_error_and_leaves_no_file(no_enqueue, export_stora
 
 
 @pytest_transactional
+def test_a_database_error_mid_export_puts_the_job_back_for_the_tasks_retry(no_enqueue, export_storage, monkeypatch):
+    from django.db import OperationalError
+
+    from exports.exceptions import ExportInterrupted
+    from exports.tasks import run_export
+
+    OutboxFactory.create_batch(2)
+    job, _ = services.export_job_create(job_type="notifications.outbox", format="json")
+
+    def connection_lost(self, rows):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(formats.JsonWriter, "write_rows", connection_lost)
+    with pytest.raises(ExportInterrupted):
+        services.export_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.error_message) == (JobStatus.PENDING, 1, None)
+    assert files_under(export_storage["temp"]) == []
+    assert ExportInterrupted in run_export.autoretry_for and run_export.max_retries
+
+
+@pytest_transactional
+def test_a_database_error_on_the_last_attempt_fails_the_job(no_enqueue, settings, monkeypatch):
+    from django.db import OperationalError
+
+    settings.EXPORTS = {**settings.EXPORTS, "MAX_ATTEMPTS": 1}
+    OutboxFactory.create_batch(2)
+    job, _ = services.export_job_create(job_type="notifications.outbox", format="json")
+
+    def gone(self, rows):
+        raise OperationalError("gone")
+
+    monkeypatch.setattr(formats.JsonWriter, "write_rows", gone)
+    with pytest.raises(OperationalError):
+        services.export_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error_message == "Database error while exporting: OperationalError: gone"
+
+
+@pytest_transactional
 def test_more_rows_than_the_row_cap_fail_the_job_instead_of_truncating(no_enqueue, settings, export_storage):
     settings.EXPORTS = {**settings.EXPORTS, "ROW_CAP": 4}
     OutboxFactory.create_batch(5)
