@@ -11,7 +11,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
 from exports import services
-from exports.admin_actions import export_rows_action, has_export_permission
+from exports.admin_actions import export_rows_action
 from exports.exceptions import ExportError
 from exports.formats import FORMATS
 from exports.models import SNAPSHOT, ExportJob, JobStatus
@@ -166,9 +166,6 @@ class ExportJobAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for job in queryset:
             services.export_job_delete(job=job)
-
-    def has_export_permission(self, request) -> bool:
-        return has_export_permission(request)
 
     @admin.display(description="progress")
     def progress_bar(self, job: ExportJob):

@@ -221,6 +221,7 @@ def write_dataset(
             f"{writer_class.max_rows:,}. Choose csv, jsonl or parquet, or narrow the filters."
         )
     path = new_temp_path(f".{writer_class.extension}")
+    writer: FormatWriter | None = None
     try:
         with open(path, "wb") as raw, HashingFile(raw) as out:
             writer = writer_class(out, dataset.resolved)  # type: ignore[arg-type]
@@ -232,6 +233,8 @@ def write_dataset(
             writer.finish()
     except BaseException:
         # A partial file never outlives the attempt that wrote it (cancel, failure, time limit).
+        if writer is not None:
+            writer.abort()
         path.unlink(missing_ok=True)
         raise
     return WrittenFile(path=path, rows=rows, size=out.size, sha256=out.sha256, columns=dataset.column_names)

@@ -39,3 +39,7 @@ class ExportFailed(ExportError):
 
 class ExportCancelled(ExportError):
     """Raised while writing when the job was cancelled; the partial file is removed."""
+
+
+class ExportInterrupted(ExportError):
+    """The database went away mid-export: the job is pending again and the task retries it."""

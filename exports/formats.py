@@ -7,6 +7,7 @@ memory. JSON columns arrive as the database's JSON text and are embedded as they
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from abc import ABC, abstractmethod
@@ -100,6 +101,9 @@ class FormatWriter(ABC):
 
     def finish(self) -> None:  # noqa: B027 - optional hook
         """Write what comes after the rows and flush."""
+
+    def abort(self) -> None:  # noqa: B027 - optional hook
+        """Release what the writer holds (its own temp files) when the export stops half way."""
 
 
 class CsvWriter(FormatWriter):
@@ -233,12 +237,15 @@ class XlsxWriter(FormatWriter):
     extension = "xlsx"
     content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     max_rows = 1_048_576 - 1  # Excel's sheet limit, less the header row
+    MAX_CELL_CHARS = 32_767
 
     def begin(self) -> None:
         from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         self._illegal = ILLEGAL_CHARACTERS_RE
+        self._text_cell = WriteOnlyCell
         self._book = Workbook(write_only=True)
         self._sheet = self._book.create_sheet(title="export")
         self._sheet.append([c.name for c in self.columns])
@@ -251,8 +258,18 @@ class XlsxWriter(FormatWriter):
             # Excel has no time zones: cells hold UTC wall time.
             return value.astimezone(UTC).replace(tzinfo=None)
         if isinstance(value, str):
+            if len(value) > self.MAX_CELL_CHARS:
+                raise ExportFailed(
+                    f"A value of {len(value):,} characters does not fit an Excel cell "
+                    f"(at most {self.MAX_CELL_CHARS:,}); choose csv, jsonl or parquet."
+                )
             # Control characters other than tab/CR/LF are not allowed in the file format.
-            return self._illegal.sub("", value)
+            value = self._illegal.sub("", value)
+            if value.startswith("="):
+                # openpyxl would store it as a formula: exported data must never run in Excel.
+                cell = self._text_cell(self._sheet, value=value)
+                cell.data_type = "s"
+                return cell
         return value
 
     def write_rows(self, rows: Sequence[Row]) -> None:
@@ -262,6 +279,21 @@ class XlsxWriter(FormatWriter):
 
     def finish(self) -> None:
         self._book.save(self.out)
+
+    def abort(self) -> None:
+        # openpyxl's write-only sheet streams rows into a temp file of its own, removed only
+        # by a successful save (or at interpreter exit): remove it now.
+        sheet = getattr(self, "_sheet", None)
+        writer = getattr(sheet, "_writer", None)
+        if writer is None:
+            return
+        with contextlib.suppress(ValueError, OSError, StopIteration):
+            if sheet._rows is not None:
+                sheet._rows.close()
+        with contextlib.suppress(ValueError, OSError):
+            writer.close()
+        with contextlib.suppress(OSError, ValueError):
+            writer.cleanup()
 
 
 class ParquetWriter(FormatWriter):

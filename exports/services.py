@@ -10,7 +10,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -18,6 +18,7 @@ from exports import conf, engine
 from exports.exceptions import (
     ExportCancelled,
     ExportFailed,
+    ExportInterrupted,
     IllegalTransition,
     InvalidExportRequest,
 )
@@ -233,6 +234,14 @@ class _Attempt:
     def set_total(self, total: int) -> None:
         self._mine().update(total_rows=total, heartbeat_at=timezone.now())
 
+    def requeue(self) -> bool:
+        now = timezone.now()
+        return bool(
+            self._mine().update(
+                status=JobStatus.PENDING, started_at=None, rows_written=0, heartbeat_at=now, updated_at=now
+            )
+        )
+
     def finish(self, status: str, *, now: Any = None, **fields: Any) -> bool:
         now = now or timezone.now()
         return bool(self._mine().update(status=status, completed_at=now, updated_at=now, heartbeat_at=now, **fields))
@@ -303,6 +312,13 @@ def export_job_run(*, job_id: int, force_generic: bool = False) -> ExportJob | N
         limit = conf.get("SOFT_TIME_LIMIT")
         attempt.finish(JobStatus.FAILED, error_message=f"The export took longer than its time limit of {limit} s.")
         logger.warning("export %s hit its time limit", job.pk)
+    except (OperationalError, InterfaceError) as exc:
+        # The database went away (restart, failover, network): worth another try, not a failure.
+        _remove_stored(stored_name)
+        if number < int(conf.get("MAX_ATTEMPTS")) and _requeue_after_interruption(attempt):
+            raise ExportInterrupted(f"Export {job_id} interrupted by a database error: {exc}") from exc
+        attempt.finish(JobStatus.FAILED, error_message=f"Database error while exporting: {type(exc).__name__}: {exc}")
+        raise
     except Exception as exc:
         _remove_stored(stored_name)
         attempt.finish(JobStatus.FAILED, error_message=f"Internal error while exporting: {type(exc).__name__}: {exc}")
@@ -311,6 +327,20 @@ def export_job_run(*, job_id: int, force_generic: bool = False) -> ExportJob | N
         for path in temp_files:
             path.unlink(missing_ok=True)
     return ExportJob.objects.get(pk=job.pk)
+
+
+def _requeue_after_interruption(attempt: _Attempt) -> bool:
+    """Put the job back to pending for the task's retry; False if the database is still away
+    (then the stale-job sweep re-queues it once the job's heartbeat is old)."""
+    close_old_connections()
+    try:
+        return bool(
+            attempt._mine().update(
+                status=JobStatus.PENDING, started_at=None, rows_written=0, heartbeat_at=timezone.now()
+            )
+        )
+    except (OperationalError, InterfaceError):
+        return False
 
 
 class _TempFile(File):

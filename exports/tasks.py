@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from exports import conf, services
+from exports.exceptions import ExportInterrupted
 
 
 @shared_task(
@@ -14,6 +15,11 @@ from exports import conf, services
     soft_time_limit=conf.get("SOFT_TIME_LIMIT"),
     time_limit=conf.get("TIME_LIMIT"),
     ignore_result=True,
+    # A database error mid-export puts the job back to pending; retry it after a pause.
+    autoretry_for=(ExportInterrupted,),
+    retry_backoff=10,
+    retry_backoff_max=300,
+    max_retries=5,
 )
 def run_export(job_id: int) -> None:
     """Write one export job's file (a job that is not pending is left alone)."""

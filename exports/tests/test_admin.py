@@ -185,3 +185,56 @@ def test_the_notification_changelist_mappings_give_valid_dataset_filters(dataset
     get_dataset(dataset).validate_filters(params)  # raises if the FilterSet refuses them
     if "active" in params:
         assert get_dataset(dataset).validate_filters(params)["active"] == "true"
+
+
+def test_the_add_and_change_pages_render(admin_client):
+    add = admin_client.get(f"{CHANGELIST}add/")
+    assert add.status_code == 200
+    html = add.content.decode()
+    assert 'name="filter_params"' in html and 'value="snapshot"' in html and 'value="parquet"' in html
+    job = ExportJobFactory(status=JobStatus.RUNNING, rows_written=5, total_rows=10)
+    change = admin_client.get(f"{CHANGELIST}{job.pk}/change/")
+    assert change.status_code == 200
+    assert '<progress value="50"' in change.content.decode()
+
+
+def test_the_changelist_filters_and_date_hierarchy_work(admin_client):
+    ExportJobFactory(status=JobStatus.FAILED)
+    year = ExportJobFactory(requested_by="y").created_at.year
+    assert admin_client.get(f"{CHANGELIST}?status__exact=failed&format__exact=csv").status_code == 200
+    assert admin_client.get(f"{CHANGELIST}?created_at__year={year}&q=outbox").status_code == 200
+
+
+def test_the_export_action_works_on_any_model_admin_and_checks_the_add_permission(rf, django_user_model, enqueued):
+    from django.contrib import admin as django_admin
+    from django.contrib.admin.models import LogEntry
+    from django.contrib.auth.models import Permission
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    from exports.admin_actions import export_rows_action
+
+    class LogEntryAdmin(django_admin.ModelAdmin):
+        actions = [export_rows_action("admin.log", format="jsonl", lookups={"user__id__exact": "user"})]
+
+    model_admin = LogEntryAdmin(LogEntry, django_admin.site)
+    user = django_user_model.objects.create_user("clerk", is_staff=True)
+    listing = rf.get("/")
+    listing.user = user
+    action = model_admin.get_actions(listing)  # listed without any custom permission method
+    assert "export_admin_log_jsonl" in action
+
+    def post_as(who):
+        request = rf.post("/admin/admin/logentry/?user__id__exact=7&action_flag__exact=2")
+        request.user = who
+        request.session = {}
+        request._messages = FallbackStorage(request)
+        action["export_admin_log_jsonl"][0](model_admin, request, LogEntry.objects.none())
+        return [str(m) for m in request._messages]
+
+    assert "you may not start exports" in post_as(user)[0]
+    assert ExportJob.objects.count() == 0
+    user.user_permissions.add(Permission.objects.get(codename="add_exportjob"))
+    user = django_user_model.objects.get(pk=user.pk)  # fresh permission cache
+    assert "Started" in post_as(user)[0]
+    job = ExportJob.objects.get()
+    assert (job.job_type, job.format, job.filter_params) == ("admin.log", "jsonl", {"action_flag": "2", "user": "7"})

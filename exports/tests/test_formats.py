@@ -182,3 +182,28 @@ def test_a_snapshot_of_csv_files_reads_back_from_the_zip(monkeypatch):
     with default_storage.open(job.file, "rb") as handle, zipfile.ZipFile(handle) as archive:
         rows = list(csv.reader(io.StringIO(archive.read("notifications.outbox.csv").decode(), newline="")))
     assert [int(r[0]) for r in rows[1:]] == [s.pk for s in source]
+
+
+def test_xlsx_stores_text_that_looks_like_a_formula_as_text(monkeypatch):
+    import openpyxl
+
+    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    OutboxFactory(subject='=HYPERLINK("http://evil.example","click")', body="=1+2")
+    _job, data = run_export("xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    subject, body = sheet.cell(row=2, column=5), sheet.cell(row=2, column=6)
+    assert (subject.value, subject.data_type) == ('=HYPERLINK("http://evil.example","click")', "s")
+    assert (body.value, body.data_type) == ("=1+2", "s")
+
+
+def test_xlsx_refuses_a_value_too_long_for_a_cell_instead_of_cutting_it(monkeypatch):
+    from openpyxl.worksheet import _writer as openpyxl_writer
+
+    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    OutboxFactory(body="x" * 32_768)
+    openpyxl_temp_files = set(openpyxl_writer.ALL_TEMP_FILES)
+    job, _ = services.export_job_create(job_type="notifications.outbox", format="xlsx")
+    job = services.export_job_run(job_id=job.pk)
+    assert job.status == JobStatus.FAILED
+    assert "does not fit an Excel cell" in job.error_message
+    assert set(openpyxl_writer.ALL_TEMP_FILES) == openpyxl_temp_files  # openpyxl's own temp file is gone too

@@ -10,6 +10,7 @@ from exports.exceptions import IllegalTransition, InvalidExportRequest, UnknownD
 from exports.models import ExportJob, JobStatus
 from exports.tests.conftest import files_under
 from exports.tests.factories import ExportJobFactory, OutboxFactory
+from opsconsole.testing import require_postgres
 
 
 @pytest.fixture
@@ -140,7 +141,7 @@ def test_running_a_job_twice_does_nothing_the_second_time(no_enqueue, export_sto
 
 @pytest_transactional
 def test_cancelling_mid_run_stops_the_worker_and_leaves_no_file(no_enqueue, settings, export_storage, monkeypatch):
-    settings.EXPORTS = {**settings.EXPORTS, "CHUNK_SIZE": 2, "PROGRESS_INTERVAL": 0}
+    settings.EXPORTS = {**settings.EXPORTS, "CHUNK_SIZE": 2, "PROGRESS_INTERVAL": 0, "USE_COPY": False}
     OutboxFactory.create_batch(10)
     job, _ = services.export_job_create(job_type="notifications.outbox", format="jsonl")
     report = engine.Progress.report
@@ -163,10 +164,39 @@ def test_cancelling_mid_run_stops_the_worker_and_leaves_no_file(no_enqueue, sett
 
 
 @pytest_transactional
+def test_cancelling_a_postgres_copy_mid_stream_leaves_no_file(no_enqueue, settings, export_storage, monkeypatch):
+    require_postgres()
+    settings.EXPORTS = {**settings.EXPORTS, "PROGRESS_INTERVAL": 0}
+    OutboxFactory.create_batch(100, body="x" * 10_000)  # ~1 MB of CSV: several 256 KiB blocks
+    job, _ = services.export_job_create(job_type="notifications.outbox", format="csv")
+    report = engine.Progress.report
+    reports = []
+
+    def report_then_cancel(self, rows, *, force=False):
+        reports.append(rows)
+        if len(reports) == 1:
+            services.export_job_cancel(job=ExportJob.objects.get(pk=job.pk))
+        return report(self, rows, force=force)
+
+    monkeypatch.setattr(engine.Progress, "report", report_then_cancel)
+    services.export_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    assert len(reports) == 1 and 0 < reports[0] < 100  # stopped inside the COPY stream
+    assert files_under(export_storage["media"]) == [] and files_under(export_storage["temp"]) == []
+
+
+@pytest_transactional
 def test_a_worker_that_was_given_up_on_can_never_finish_the_newer_attempt(
     no_enqueue, settings, monkeypatch, export_storage
 ):
-    settings.EXPORTS = {**settings.EXPORTS, "CHUNK_SIZE": 2, "PROGRESS_INTERVAL": 0, "STALE_SECONDS": 0}
+    settings.EXPORTS = {
+        **settings.EXPORTS,
+        "CHUNK_SIZE": 2,
+        "PROGRESS_INTERVAL": 0,
+        "STALE_SECONDS": 0,
+        "USE_COPY": False,
+    }
     OutboxFactory.create_batch(6)
     job, _ = services.export_job_create(job_type="notifications.outbox")
     report = engine.Progress.report
@@ -215,6 +245,47 @@ def test_a_failure_records_the_error_and_leaves_no_file(no_enqueue, export_stora
     assert job.completed_at is not None and job.file == ""
     assert files_under(export_storage["media"]) == []
     assert files_under(export_storage["temp"]) == []
+
+
+@pytest_transactional
+def test_a_database_error_mid_export_puts_the_job_back_for_the_tasks_retry(no_enqueue, export_storage, monkeypatch):
+    from django.db import OperationalError
+
+    from exports.exceptions import ExportInterrupted
+    from exports.tasks import run_export
+
+    OutboxFactory.create_batch(2)
+    job, _ = services.export_job_create(job_type="notifications.outbox", format="json")
+
+    def connection_lost(self, rows):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(formats.JsonWriter, "write_rows", connection_lost)
+    with pytest.raises(ExportInterrupted):
+        services.export_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert (job.status, job.attempts, job.error_message) == (JobStatus.PENDING, 1, None)
+    assert files_under(export_storage["temp"]) == []
+    assert ExportInterrupted in run_export.autoretry_for and run_export.max_retries
+
+
+@pytest_transactional
+def test_a_database_error_on_the_last_attempt_fails_the_job(no_enqueue, settings, monkeypatch):
+    from django.db import OperationalError
+
+    settings.EXPORTS = {**settings.EXPORTS, "MAX_ATTEMPTS": 1}
+    OutboxFactory.create_batch(2)
+    job, _ = services.export_job_create(job_type="notifications.outbox", format="json")
+
+    def gone(self, rows):
+        raise OperationalError("gone")
+
+    monkeypatch.setattr(formats.JsonWriter, "write_rows", gone)
+    with pytest.raises(OperationalError):
+        services.export_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert job.error_message == "Database error while exporting: OperationalError: gone"
 
 
 @pytest_transactional
