@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
-from exports.admin_actions import export_rows_action, has_export_permission
+from exports.admin_actions import export_rows_action
 from notifications import services
 from notifications.datasets import (
     CHANNEL_ADMIN_DATE_FIELDS,
@@ -111,9 +111,6 @@ class NotificationChannelAdmin(admin.ModelAdmin):
         ),
     ]
 
-    def has_export_permission(self, request) -> bool:
-        return has_export_permission(request)
-
     @admin.display(description="health")
     def health(self, channel: NotificationChannel) -> str:
         if not channel.active:
@@ -214,9 +211,6 @@ class NotificationOutboxAdmin(admin.ModelAdmin):
         "cancel",
         export_rows_action("notifications.outbox", lookups=OUTBOX_ADMIN_LOOKUPS, date_fields=OUTBOX_ADMIN_DATE_FIELDS),
     ]
-
-    def has_export_permission(self, request) -> bool:
-        return has_export_permission(request)
 
     readonly_fields = [
         "channel",
