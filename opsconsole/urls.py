@@ -9,8 +9,9 @@ from opsconsole.api.views import SystemRootView
 
 
 def system(prefix: str) -> str:
-    """`system/<prefix>` with an optional trailing slash, stopping at a path boundary."""
-    return rf"^system/{prefix}/?"
+    """`system/<prefix>`; the app's own patterns start with `/` (`^/?$`, `^/channels/?$`), so
+    `/system/notify5` matches nothing and reverse() builds `/system/notify/channels`."""
+    return rf"^system/{prefix}"
 
 
 admin.site.site_header = "OpsConsole"

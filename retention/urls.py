@@ -10,10 +10,10 @@ from retention import api
 
 app_name = "retention"
 urlpatterns = [
-    re_path(r"^$", api.PolicyListCreateView.as_view(), name="policy-list"),
-    re_path(r"^categories/?$", api.CategoryListView.as_view(), name="category-list"),
-    re_path(r"^purge/?$", api.PurgeView.as_view(), name="purge"),
-    re_path(r"^runs/?$", api.PurgeRunListView.as_view(), name="run-list"),
-    re_path(r"^runs/(?P<pk>[0-9]+)/?$", api.PurgeRunDetailView.as_view(), name="run-detail"),
-    re_path(r"^(?P<category>[^/]+)/?$", api.PolicyDetailView.as_view(), name="policy-detail"),
+    re_path(r"^/?$", api.PolicyListCreateView.as_view(), name="policy-list"),
+    re_path(r"^/categories/?$", api.CategoryListView.as_view(), name="category-list"),
+    re_path(r"^/purge/?$", api.PurgeView.as_view(), name="purge"),
+    re_path(r"^/runs/?$", api.PurgeRunListView.as_view(), name="run-list"),
+    re_path(r"^/runs/(?P<pk>[0-9]+)/?$", api.PurgeRunDetailView.as_view(), name="run-detail"),
+    re_path(r"^/(?P<category>[^/]+)/?$", api.PolicyDetailView.as_view(), name="policy-detail"),
 ]

@@ -1,0 +1,29 @@
+import pytest
+from django.urls import Resolver404, resolve, reverse
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/system/notify5", "/system/exportsdatasets", "/system/retentionruns", "/system/maintenancehistory"],
+)
+def test_a_path_glued_to_a_mount_point_resolves_to_nothing(path):
+    with pytest.raises(Resolver404):
+        resolve(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "expected"),
+    [
+        ("notifications:outbox-list", {}, "/system/notify"),
+        ("notifications:channel-test", {"pk": 3}, "/system/notify/channels/3/test"),
+        ("exports:job-download", {"pk": 1}, "/system/exports/1/download"),
+        ("retention:policy-detail", {"category": "notifications.outbox"}, "/system/retention/notifications.outbox"),
+        ("maintenance:history", {}, "/system/maintenance/history"),
+    ],
+)
+def test_reverse_builds_real_paths(name, kwargs, expected):
+    assert reverse(name, kwargs=kwargs) == expected
+    assert resolve(expected).url_name == name.split(":")[1]
+    assert resolve(expected + "/").url_name == name.split(":")[1]
