@@ -19,22 +19,11 @@ from notifications.exceptions import ChannelInvalid, IllegalTransition
 from notifications.models import NotificationAttempt, NotificationChannel, NotificationOutbox
 from opsconsole.api.exceptions import OpsConsoleError
 
-EDITABLE_CHANNEL_FIELDS = [
-    "name",
-    "channel_type",
-    "target",
-    "active",
-    "description",
-    "config",
-    "max_attempts",
-    "rate_limit_per_minute",
-]
-
 
 class ChannelAdminForm(forms.ModelForm):
     class Meta:
         model = NotificationChannel
-        fields = EDITABLE_CHANNEL_FIELDS
+        fields = list(services.CHANNEL_EDITABLE_FIELDS)
 
     def clean(self):
         cleaned = super().clean()
@@ -129,11 +118,13 @@ class NotificationChannelAdmin(admin.ModelAdmin):
         if change:
             original = NotificationChannel.objects.get(pk=obj.pk)
             changes = {
-                field: form.cleaned_data[field] for field in form.changed_data if field in EDITABLE_CHANNEL_FIELDS
+                field: form.cleaned_data[field]
+                for field in form.changed_data
+                if field in services.CHANNEL_EDITABLE_FIELDS
             }
             services.channel_update(channel=original, **changes)
             return
-        data = {field: form.cleaned_data.get(field) for field in EDITABLE_CHANNEL_FIELDS}
+        data = {field: form.cleaned_data.get(field) for field in services.CHANNEL_EDITABLE_FIELDS}
         data["config"] = data.get("config") or {}
         if data.get("max_attempts") is None:
             data.pop("max_attempts")

@@ -169,20 +169,23 @@ def channel_create(
     return channel
 
 
+# What staff may set on a channel; the rest (health, secret) only the engine writes.
+CHANNEL_EDITABLE_FIELDS = (
+    "name",
+    "channel_type",
+    "target",
+    "active",
+    "description",
+    "config",
+    "max_attempts",
+    "rate_limit_per_minute",
+)
+
+
 @transaction.atomic
 def channel_update(*, channel: NotificationChannel, **changes: Any) -> NotificationChannel:
     """Change a channel's fields (name, target, active, description, config, max_attempts, rate_limit_per_minute)."""
-    allowed = {
-        "name",
-        "channel_type",
-        "target",
-        "active",
-        "description",
-        "config",
-        "max_attempts",
-        "rate_limit_per_minute",
-    }
-    unknown = sorted(set(changes) - allowed)
+    unknown = sorted(set(changes) - set(CHANNEL_EDITABLE_FIELDS))
     if unknown:
         raise ChannelInvalid(fields={key: ["This field cannot be changed."] for key in unknown})
     validated = {k: v for k, v in changes.items() if k not in ("active", "description")}
