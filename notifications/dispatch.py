@@ -145,6 +145,11 @@ def notification_dispatch_due(
     Claims are topped up as deliveries finish, so one slow endpoint holds one thread, not
     the whole batch. Stops claiming as soon as maintenance mode is not normal; rows
     already claimed are finished.
+
+    At most `concurrency + batch_size` rows are leased at a time (what the lease must
+    outlast: a full backlog ahead of a delivery). The next claim is made once half a batch
+    has left that backlog, not when the threads run dry, so the threads keep working
+    while this thread writes results and claims.
     """
     summary = DispatchSummary()
     if not is_normal():
@@ -152,6 +157,7 @@ def notification_dispatch_due(
         return summary
     concurrency = max(1, int(concurrency or notify_settings.DELIVERY_CONCURRENCY))
     batch_size = max(1, int(batch_size or notify_settings.CLAIM_BATCH_SIZE))
+    backlog = concurrency + batch_size
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     inflight: dict[Future, Claim] = {}
     finished: list[DeliveryResult] = []
@@ -173,12 +179,12 @@ def notification_dispatch_due(
         while True:
             if not exhausted and deadline is not None and time.monotonic() >= deadline:
                 exhausted = True
-            if not exhausted and len(inflight) < concurrency:
+            if not exhausted and len(inflight) <= backlog - batch_size // 2:
                 if not is_normal():
                     summary.paused_for_maintenance = True
                     exhausted = True
                 else:
-                    claims = outbox_claim_due_batch(limit=max(batch_size, concurrency * 2 - len(inflight)))
+                    claims = outbox_claim_due_batch(limit=backlog - len(inflight))
                     if not claims:
                         exhausted = True
                     summary.claimed += len(claims)
