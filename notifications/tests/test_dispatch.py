@@ -308,3 +308,11 @@ def test_the_sweep_never_holds_more_undelivered_leases_than_its_threads_plus_one
     assert summary.sent == 40
     assert max(not_yet_at_the_sink) <= 2 + 4
     assert len(not_yet_at_the_sink) > 40 // 6  # topped up as deliveries finish, not claimed all at once
+
+
+def test_a_sweep_claiming_one_row_at_a_time_delivers_every_row(sink, hook):
+    OutboxFactory.create_batch(3, channel=hook)
+    sink.delay = 0.1  # slower than the sweep's wait for a result: it claims again with deliveries in flight
+    summary = notification_dispatch_due(concurrency=1, batch_size=1)
+    assert summary.sent == 3
+    assert not NotificationOutbox.objects.exclude(status=NotificationStatus.SENT).exists()
