@@ -149,10 +149,13 @@ class GuardedHttpClient:
     A connection is used by one thread at a time; only taking and returning it is locked.
     """
 
-    def __init__(self, *, max_keepalive: int = 20, timeout: float | None = None) -> None:
+    def __init__(
+        self, *, max_keepalive: int = 20, timeout: float | None = None, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.timeout = timeout if timeout is not None else float(notify_settings.HTTP_TIMEOUT)
         self.max_keepalive = max_keepalive
-        self._ssl_context = httpx.create_ssl_context(trust_env=False)  # the CA bundle httpx would use
+        # By default the CA bundle httpx uses (certifi), as deliveries did before.
+        self._ssl_context = ssl_context or httpx.create_ssl_context(trust_env=False)
         self._lock = threading.Lock()
         self._idle: dict[ConnectionKey, list[GuardedHTTPConnection]] = {}
         self._idle_count = 0

@@ -1,12 +1,20 @@
 import ipaddress
+import ssl
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from notifications.channels import network
-from notifications.channels.network import MAX_BODY_BYTES, address_refusal, check_url, guarded_http_client
+from notifications.channels.network import (
+    MAX_BODY_BYTES,
+    GuardedHttpClient,
+    address_refusal,
+    check_url,
+    guarded_http_client,
+)
 from notifications.exceptions import UnsafeTarget
 
 
@@ -169,3 +177,50 @@ def test_a_connection_whose_answer_was_not_read_to_the_end_is_not_reused(keepali
     assert answer.status_code == 200
     assert len(answer.text) == MAX_BODY_BYTES
     assert len(keepalive_server.connections) == 2
+
+
+TLS_CERT = Path(__file__).parent / "tls" / "localhost.pem"  # self-signed for DNS:localhost only, test use only
+
+
+@pytest.fixture
+def tls_server():
+    """The keep-alive server behind TLS; `server_names` records the SNI name of each handshake."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAliveHandler)
+    server.connections = []
+    server.server_names = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(TLS_CERT)
+    context.sni_callback = lambda sock, name, ctx: server.server_names.append(name)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def trusting_the_test_certificate():
+    return GuardedHttpClient(ssl_context=ssl.create_default_context(cafile=str(TLS_CERT)))
+
+
+def test_https_connects_to_the_checked_address_with_the_url_host_as_sni(tls_server, address_checks, settings):
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    with trusting_the_test_certificate() as client:
+        answer = client.post(f"https://localhost:{tls_server.server_port}/hook", content=b"{}")
+    assert answer.status_code == 204
+    assert tls_server.server_names == ["localhost"]
+    assert address_checks == ["localhost"]
+
+
+def test_https_verifies_the_certificate_against_the_url_host(tls_server, settings):
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    with trusting_the_test_certificate() as client, pytest.raises(ssl.SSLCertVerificationError, match="127.0.0.1"):
+        client.post(f"https://127.0.0.1:{tls_server.server_port}/hook", content=b"{}")
+
+
+def test_https_refuses_a_certificate_outside_the_ca_bundle(tls_server, settings):
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    with guarded_http_client() as client, pytest.raises(ssl.SSLCertVerificationError):
+        client.post(f"https://localhost:{tls_server.server_port}/hook", content=b"{}")
