@@ -147,10 +147,10 @@ def notification_dispatch_due(
     the whole batch. Stops claiming as soon as maintenance mode is not normal; rows
     already claimed are finished.
 
-    At most `concurrency + batch_size` rows are leased at a time (what the lease must
-    outlast: a full backlog ahead of a delivery). The next claim is made once half a batch
-    has left that backlog, not when the threads run dry, so the threads keep working
-    while this thread writes results and claims.
+    At most `concurrency + batch_size` claimed rows are queued or being delivered at a
+    time (what the lease must outlast: a full backlog ahead of a delivery). The next claim
+    is made once half a batch has left that backlog, not when the threads run dry, so the
+    threads keep working while this thread writes results and claims.
     """
     summary = DispatchSummary()
     if not is_normal():
