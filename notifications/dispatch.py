@@ -13,8 +13,9 @@ per thread, and batched writes instead of one transaction per delivery).
 from __future__ import annotations
 
 import logging
+import queue
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -145,6 +146,11 @@ def notification_dispatch_due(
     Claims are topped up as deliveries finish, so one slow endpoint holds one thread, not
     the whole batch. Stops claiming as soon as maintenance mode is not normal; rows
     already claimed are finished.
+
+    At most `concurrency + batch_size` claimed rows are queued or being delivered at a
+    time (what the lease must outlast: a full backlog ahead of a delivery). The next claim
+    is made once half a batch has left that backlog, not when the threads run dry, so the
+    threads keep working while this thread writes results and claims.
     """
     summary = DispatchSummary()
     if not is_normal():
@@ -152,8 +158,12 @@ def notification_dispatch_due(
         return summary
     concurrency = max(1, int(concurrency or notify_settings.DELIVERY_CONCURRENCY))
     batch_size = max(1, int(batch_size or notify_settings.CLAIM_BATCH_SIZE))
+    backlog = concurrency + batch_size
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
-    inflight: dict[Future, Claim] = {}
+    inflight = 0
+    # Finished deliveries, handed over by the threads: one queue instead of wait() on every
+    # future in flight, which registers a waiter on each of them for every completion.
+    done: queue.SimpleQueue[Future[DeliveryResult]] = queue.SimpleQueue()
     finished: list[DeliveryResult] = []
     exhausted = False
     last_flush = time.monotonic()
@@ -173,12 +183,12 @@ def notification_dispatch_due(
         while True:
             if not exhausted and deadline is not None and time.monotonic() >= deadline:
                 exhausted = True
-            if not exhausted and len(inflight) < concurrency:
+            if not exhausted and inflight < backlog - batch_size // 2:
                 if not is_normal():
                     summary.paused_for_maintenance = True
                     exhausted = True
                 else:
-                    claims = outbox_claim_due_batch(limit=max(batch_size, concurrency * 2 - len(inflight)))
+                    claims = outbox_claim_due_batch(limit=backlog - inflight)
                     if not claims:
                         exhausted = True
                     summary.claimed += len(claims)
@@ -187,13 +197,18 @@ def notification_dispatch_due(
                         summary.rate_limited += len(limited)
                         outbox_release(claims=limited, not_before=next_window_start())
                     for claim in allowed:
-                        inflight[pool.submit(attempt_delivery, claim, context)] = claim
+                        pool.submit(attempt_delivery, claim, context).add_done_callback(done.put)
+                        inflight += 1
             if not inflight:
                 break
-            done, _ = wait(inflight, timeout=0.05, return_when=FIRST_COMPLETED)
-            for future in done:
-                del inflight[future]
-                finished.append(future.result())
+            try:
+                future = done.get(timeout=0.05)
+                while True:
+                    finished.append(future.result())
+                    inflight -= 1
+                    future = done.get_nowait()
+            except queue.Empty:
+                pass
             if finished and (len(finished) >= batch_size or not inflight or time.monotonic() - last_flush > 0.25):
                 flush()
         flush()

@@ -433,32 +433,90 @@ class DeliveryResult:
     permanent: bool = False
 
 
-def claim_from_row(row: NotificationOutbox, lease_until: datetime) -> Claim:
-    """Copy what delivery needs out of the ORM row, so delivery threads never touch the database."""
-    channel = row.channel
+def channel_snapshot(channel: NotificationChannel) -> ChannelSnapshot:
+    """What delivery needs of a channel, as plain data."""
+    return ChannelSnapshot(
+        id=channel.pk,
+        name=channel.name,
+        channel_type=channel.channel_type,
+        target=channel.target,
+        config=channel.config or {},
+        secret=channel.secret,
+    )
+
+
+def _claim(
+    *,
+    outbox_id: int,
+    message_id: str,
+    subject: str | None,
+    body: str,
+    payload: dict[str, Any] | None,
+    created_at: datetime,
+    attempts: int,
+    retry_base: int,
+    channel: NotificationChannel,
+    snapshot: ChannelSnapshot,
+    lease_until: datetime,
+) -> Claim:
     return Claim(
         message=OutgoingMessage(
-            outbox_id=row.pk,
-            message_id=row.message_id,
-            subject=row.subject or "",
-            body=row.body,
-            payload=row.payload,
-            created_at=row.created_at,
-            attempt_number=row.attempts + 1,
-            channel=ChannelSnapshot(
-                id=channel.pk,
-                name=channel.name,
-                channel_type=channel.channel_type,
-                target=channel.target,
-                config=channel.config or {},
-                secret=channel.secret,
-            ),
+            outbox_id=outbox_id,
+            message_id=message_id,
+            subject=subject or "",
+            body=body,
+            payload=payload,
+            created_at=created_at,
+            attempt_number=attempts + 1,
+            channel=snapshot,
         ),
         max_attempts=channel.max_attempts,
-        retry_base=row.retry_base,
+        retry_base=retry_base,
         rate_limit_per_minute=channel.rate_limit_per_minute,
         lease_until=lease_until,
     )
+
+
+def claim_from_row(row: NotificationOutbox, lease_until: datetime) -> Claim:
+    """Copy what delivery needs out of the ORM row, so delivery threads never touch the database."""
+    return _claim(
+        outbox_id=row.pk,
+        message_id=row.message_id,
+        subject=row.subject,
+        body=row.body,
+        payload=row.payload,
+        created_at=row.created_at,
+        attempts=row.attempts,
+        retry_base=row.retry_base,
+        channel=row.channel,
+        snapshot=channel_snapshot(row.channel),
+        lease_until=lease_until,
+    )
+
+
+def _claims_of(ids: list[int], lease_until: datetime) -> list[Claim]:
+    # Plain values, and each channel loaded and copied once per batch: building a model
+    # instance per row (and its channel per row) was most of the claim's cost.
+    fields = ("id", "message_id", "subject", "body", "payload", "created_at", "attempts", "retry_base", "channel")
+    rows = list(NotificationOutbox.objects.filter(pk__in=ids).order_by("id").values_list(*fields))
+    channels = NotificationChannel.objects.in_bulk({row[-1] for row in rows})
+    snapshots = {pk: channel_snapshot(channel) for pk, channel in channels.items()}
+    return [
+        _claim(
+            outbox_id=outbox_id,
+            message_id=message_id,
+            subject=subject,
+            body=body,
+            payload=payload,
+            created_at=created_at,
+            attempts=attempts,
+            retry_base=retry_base,
+            channel=channels[channel_id],
+            snapshot=snapshots[channel_id],
+            lease_until=lease_until,
+        )
+        for outbox_id, message_id, subject, body, payload, created_at, attempts, retry_base, channel_id in rows
+    ]
 
 
 def outbox_claim_due_batch(*, limit: int, outbox_ids: list[int] | None = None) -> list[Claim]:
@@ -499,8 +557,7 @@ def outbox_claim_due_batch(*, limit: int, outbox_ids: list[int] | None = None) -
                     pk__in=candidates, status=NotificationStatus.SENDING, locked_until=lease_until
                 ).values_list("id", flat=True)
             )
-        rows = NotificationOutbox.objects.filter(pk__in=ids).select_related("channel").order_by("id")
-        return [claim_from_row(row, lease_until) for row in rows]
+        return _claims_of(ids, lease_until)
 
 
 @transaction.atomic

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import http.client
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -12,10 +13,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
-from notifications.channels.network import guarded_http_client
-from notifications.exceptions import ChannelGone, PermanentDeliveryError, RetryableDeliveryError
+from notifications.channels.network import GuardedHttpClient, HttpAnswer, guarded_http_client
+from notifications.exceptions import (
+    ChannelGone,
+    PermanentDeliveryError,
+    RetryableDeliveryError,
+    UnresolvableHost,
+    UnsafeTarget,
+)
 
 EXCERPT_LIMIT = 1024
 
@@ -55,22 +60,22 @@ class DeliveryReport:
 class DeliveryContext:
     """Resources shared by the deliveries of one dispatch run: an HTTP client, SMTP connections.
 
-    Thread-safe: the HTTP client pools connections for all threads; per-thread resources
+    Thread-safe: the HTTP client keeps connections alive for all threads; per-thread resources
     (an SMTP connection cannot be shared) are kept per thread and closed together.
     """
 
     def __init__(self, *, max_connections: int = 20) -> None:
         self._max_connections = max_connections
         self._lock = threading.Lock()
-        self._http: httpx.Client | None = None
+        self._http: GuardedHttpClient | None = None
         self._local = threading.local()
         self._closers: list[Callable[[], Any]] = []
 
     @property
-    def http(self) -> httpx.Client:
+    def http(self) -> GuardedHttpClient:
         with self._lock:
             if self._http is None:
-                self._http = guarded_http_client(max_connections=self._max_connections)
+                self._http = guarded_http_client(max_keepalive=self._max_connections)
             return self._http
 
     def thread_resource(self, key: str, factory: Callable[[], Any], closer: Callable[[Any], Any]) -> Any:
@@ -153,7 +158,7 @@ def excerpt(text: str) -> str:
     return text[:EXCERPT_LIMIT]
 
 
-def outcome_of_response(response: httpx.Response) -> DeliveryReport:
+def outcome_of_response(response: HttpAnswer) -> DeliveryReport:
     """Apply DESIGN.md's rules: 2xx sent; 410 gone; 408/429/5xx retry; other answers fail."""
     status = response.status_code
     body = excerpt(response.text)
@@ -180,14 +185,16 @@ def outcome_of_response(response: httpx.Response) -> DeliveryReport:
 
 def post_json(context: DeliveryContext, url: str, content: bytes, headers: dict[str, str]) -> DeliveryReport:
     """POST through the guarded client, mapping transport errors to retries."""
-    from notifications.exceptions import UnsafeTarget
-
     try:
         response = context.http.post(url, content=content, headers={"Content-Type": "application/json", **headers})
+    except UnresolvableHost as exc:  # DNS may answer again later; a refused address will not change
+        raise RetryableDeliveryError(f"network error: {exc}") from exc
     except UnsafeTarget as exc:
         raise PermanentDeliveryError(f"target refused: {exc}") from exc
-    except httpx.TimeoutException as exc:
+    except TimeoutError as exc:
         raise RetryableDeliveryError(f"timeout: {exc.__class__.__name__}") from exc
-    except httpx.TransportError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         raise RetryableDeliveryError(f"network error: {exc.__class__.__name__}: {exc}") from exc
+    except ValueError as exc:  # http.client refuses a header it cannot send (a newline, a non-latin-1 character)
+        raise PermanentDeliveryError(f"request refused: {exc}") from exc
     return outcome_of_response(response)

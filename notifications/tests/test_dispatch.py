@@ -288,3 +288,31 @@ def test_the_beat_sweep_and_delivery_tasks_are_registered_under_their_fixed_name
     assert settings.CELERY_BEAT_SCHEDULE["notifications-dispatch-due"]["task"] == "notifications.tasks.dispatch_due"
     assert {"notifications.tasks.dispatch_due", "notifications.tasks.deliver"} <= set(app.tasks)
     assert app.tasks["notifications.tasks.deliver"].acks_late
+
+
+def test_the_sweep_never_holds_more_undelivered_leases_than_its_threads_plus_one_batch(sink, hook, monkeypatch):
+    OutboxFactory.create_batch(40, channel=hook)
+    sink.delay = 0.01
+    claimed = 0
+    not_yet_at_the_sink = []
+
+    def counting_claim(**kwargs):
+        nonlocal claimed
+        claims = outbox_claim_due_batch(**kwargs)
+        claimed += len(claims)
+        not_yet_at_the_sink.append(claimed - len(sink.received))
+        return claims
+
+    monkeypatch.setattr("notifications.dispatch.outbox_claim_due_batch", counting_claim)
+    summary = notification_dispatch_due(concurrency=2, batch_size=4)
+    assert summary.sent == 40
+    assert max(not_yet_at_the_sink) <= 2 + 4
+    assert len(not_yet_at_the_sink) > 40 // 6  # topped up as deliveries finish, not claimed all at once
+
+
+def test_a_sweep_claiming_one_row_at_a_time_delivers_every_row(sink, hook):
+    OutboxFactory.create_batch(3, channel=hook)
+    sink.delay = 0.1  # slower than the sweep's wait for a result: it claims again with deliveries in flight
+    summary = notification_dispatch_due(concurrency=1, batch_size=1)
+    assert summary.sent == 3
+    assert not NotificationOutbox.objects.exclude(status=NotificationStatus.SENT).exists()

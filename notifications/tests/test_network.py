@@ -1,9 +1,20 @@
 import ipaddress
+import ssl
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
-import httpx
 import pytest
 
-from notifications.channels.network import address_refusal, check_url, guarded_http_client
+from notifications.channels import network
+from notifications.channels.network import (
+    MAX_BODY_BYTES,
+    GuardedHttpClient,
+    address_refusal,
+    check_url,
+    guarded_http_client,
+)
 from notifications.exceptions import UnsafeTarget
 
 
@@ -65,4 +76,151 @@ def test_guarded_client_does_not_follow_redirects(httpserver, settings):
     with guarded_http_client() as client:
         response = client.post(httpserver.url_for("/hook"), content=b"{}")
     assert response.status_code == 302
-    assert isinstance(response, httpx.Response)
+    assert response.headers["Location"] == "http://169.254.169.254/"
+    assert len(httpserver.log) == 1
+
+
+class KeepAliveHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive. `?close` answers with Connection: close, `?big` with a body past the
+    read limit, `?together` only once all the server's barrier parties are in (all in flight at once)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        self.server.connections.append(self.client_address)
+
+    def do_POST(self):  # noqa: N802 - http.server hook
+        self.rfile.read(int(self.headers["Content-Length"]))
+        if "together" in self.path:
+            self.server.barrier.wait(timeout=10)
+        body = b"x" * (MAX_BODY_BYTES + 1) if "big" in self.path else b""
+        self.send_response(200 if body else 204)
+        if body:
+            self.send_header("Content-Length", str(len(body)))
+        if "close" in self.path:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def keepalive_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAliveHandler)
+    server.connections = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def address_checks(monkeypatch):
+    """Every host the guard checks, in order."""
+    checked = []
+    real = network.checked_addresses
+
+    def spy(host, port, **kwargs):
+        checked.append(host)
+        return real(host, port, **kwargs)
+
+    monkeypatch.setattr(network, "checked_addresses", spy)
+    return checked
+
+
+def test_the_client_keeps_one_connection_alive_for_sequential_posts(keepalive_server, address_checks, settings):
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    url = f"http://127.0.0.1:{keepalive_server.server_port}/hook"
+    with guarded_http_client() as client:
+        statuses = [client.post(url, content=b"{}").status_code for _ in range(3)]
+    assert statuses == [204, 204, 204]
+    assert len(keepalive_server.connections) == 1
+    assert address_checks == ["127.0.0.1"]
+
+
+def test_every_new_connection_is_checked_again(keepalive_server, address_checks, settings):
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    url = f"http://localhost:{keepalive_server.server_port}/hook?close"
+    with guarded_http_client() as client:
+        client.post(url, content=b"{}")
+        client.post(url, content=b"{}")
+        settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = False
+        with pytest.raises(UnsafeTarget, match="loopback"):
+            client.post(url, content=b"{}")
+    assert address_checks == ["localhost", "localhost", "localhost"]
+    assert len(keepalive_server.connections) == 2
+
+
+def test_concurrent_posts_open_a_checked_connection_each(keepalive_server, address_checks, settings):
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    keepalive_server.barrier = threading.Barrier(4)
+    url = f"http://127.0.0.1:{keepalive_server.server_port}/hook?together"
+    with guarded_http_client() as client, ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(lambda _: client.post(url, content=b"{}").status_code, range(4)))
+    assert statuses == [204] * 4
+    assert len(keepalive_server.connections) == 4
+    assert address_checks == ["127.0.0.1"] * 4
+
+
+def test_a_connection_whose_answer_was_not_read_to_the_end_is_not_reused(keepalive_server, settings):
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    base = f"http://127.0.0.1:{keepalive_server.server_port}/hook"
+    with guarded_http_client() as client:
+        answer = client.post(f"{base}?big", content=b"{}")
+        client.post(base, content=b"{}")
+    assert answer.status_code == 200
+    assert len(answer.text) == MAX_BODY_BYTES
+    assert len(keepalive_server.connections) == 2
+
+
+TLS_CERT = Path(__file__).parent / "tls" / "localhost.pem"  # self-signed for DNS:localhost only, test use only
+
+
+@pytest.fixture
+def tls_server():
+    """The keep-alive server behind TLS; `server_names` records the SNI name of each handshake."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeepAliveHandler)
+    server.connections = []
+    server.server_names = []
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(TLS_CERT)
+    context.sni_callback = lambda sock, name, ctx: server.server_names.append(name)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def trusting_the_test_certificate():
+    return GuardedHttpClient(ssl_context=ssl.create_default_context(cafile=str(TLS_CERT)))
+
+
+def test_https_connects_to_the_checked_address_with_the_url_host_as_sni(tls_server, address_checks, settings):
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    with trusting_the_test_certificate() as client:
+        answer = client.post(f"https://localhost:{tls_server.server_port}/hook", content=b"{}")
+    assert answer.status_code == 204
+    assert tls_server.server_names == ["localhost"]
+    assert address_checks == ["localhost"]
+
+
+def test_https_verifies_the_certificate_against_the_url_host(tls_server, settings):
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    with trusting_the_test_certificate() as client, pytest.raises(ssl.SSLCertVerificationError, match="127.0.0.1"):
+        client.post(f"https://127.0.0.1:{tls_server.server_port}/hook", content=b"{}")
+
+
+def test_https_refuses_a_certificate_outside_the_ca_bundle(tls_server, settings):
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    with guarded_http_client() as client, pytest.raises(ssl.SSLCertVerificationError):
+        client.post(f"https://localhost:{tls_server.server_port}/hook", content=b"{}")
