@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from exports.models import ExportJob, JobStatus
 from maintenance.models import MaintenanceState, Mode
+from maintenance.selectors import maintenance_snapshot
 from notifications.models import AttemptOutcome, NotificationAttempt, NotificationChannel, NotificationOutbox
 from notifications.models import NotificationStatus as OutboxStatus
 from retention.models import DataRetentionPolicy, PurgeRun
@@ -65,21 +66,21 @@ def _change_url(template: str | None, pk: int) -> str | None:
 
 
 def maintenance_summary() -> dict[str, Any]:
-    """The mode in force, who set it, until when, and the link to the maintenance screen."""
-    state = (
-        MaintenanceState.objects.filter(pk=MaintenanceState.SINGLETON_ID)
-        .values("mode", "message", "until", "updated_at", "updated_by__username")
-        .first()
-    )
-    state = state or {"mode": Mode.NORMAL, "message": "", "until": None, "updated_at": None}
+    """The mode in force, who set it, until when, and the link to the maintenance screen.
+
+    Read through the maintenance app's snapshot (per-process memo, then the shared cache),
+    the same state the shield and the banner use on this request, so it costs no query
+    of its own and shows an expired `until` as normal, as the shield does.
+    """
+    state = maintenance_snapshot()
     return {
-        "mode": state["mode"],
-        "mode_label": Mode(state["mode"]).label,
-        "is_normal": state["mode"] == Mode.NORMAL,
-        "message": state["message"],
-        "until": state["until"],
-        "updated_at": state["updated_at"],
-        "updated_by": state.get("updated_by__username") or "",
+        "mode": state.mode,
+        "mode_label": Mode(state.mode).label,
+        "is_normal": state.mode == Mode.NORMAL,
+        "message": state.message,
+        "until": state.until,
+        "updated_at": state.updated_at,
+        "updated_by": state.updated_by,
         "screen_url": admin_changelist_url(MaintenanceState) or "/admin/maintenance/maintenancestate/",
     }
 

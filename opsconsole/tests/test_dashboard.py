@@ -351,3 +351,22 @@ def test_chart_data_refuses_anonymous_with_401_and_non_staff_with_403(django_use
 
 def test_chart_data_refuses_writes(staff_client):
     assert staff_client.post("/admin/dashboard/data").status_code == 405
+
+
+def test_every_dashboard_link_opens_its_filtered_changelist(staff_client):
+    _populate(channels=2)
+    failing = ChannelFactory(consecutive_failures=2)
+    OutboxFactory(channel=failing, status=NotificationStatus.FAILED)
+    dashboard = staff_client.get("/admin/").context["dashboard"]
+    links = [url for url in dashboard["links"].values() if url]
+    links += [row["url"] for row in dashboard["outbox_depth"]]
+    links += [row["failed_url"] for row in dashboard["channels"] if row["consecutive_failures"]]
+
+    assert "/admin/notifications/notificationoutbox/?status__exact=failed" in links
+    for url in links:
+        response = staff_client.get(url)
+        # The admin answers a lookup it refuses with a redirect to ?e=1, not an error.
+        assert response.status_code == 200, url
+        assert response.context["cl"].result_count >= 0, url
+    failing_row = next(row for row in dashboard["channels"] if row["id"] == failing.pk)
+    assert staff_client.get(failing_row["failed_url"]).context["cl"].result_count == 1
