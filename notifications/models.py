@@ -109,6 +109,8 @@ class NotificationOutbox(models.Model):
 
     class Meta:
         db_table = "notification_outbox"
+        verbose_name = "outbox message"
+        verbose_name_plural = "outbox"
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(

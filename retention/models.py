@@ -16,6 +16,8 @@ class DataRetentionPolicy(models.Model):
 
     class Meta:
         db_table = "data_retention_policies"
+        verbose_name = "retention policy"
+        verbose_name_plural = "retention policies"
         ordering = ["category"]
         constraints = [
             models.CheckConstraint(
