@@ -19,6 +19,7 @@ migrate: venv
 
 run: venv
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py bootstrap_admin
 	$(BIN)/python scripts/run_all.py
 
