@@ -1,32 +1,8 @@
-"""Retention tables that may be exported (exports' dataset registry)."""
-
-import django_filters
+"""Retention tables that may be exported (exports' dataset registry), filtered as the API lists are."""
 
 from exports.registry import Column, Dataset, register
-from retention.models import DataRetentionPolicy, PurgeRun, PurgeStatus, PurgeTrigger
-
-
-class PolicyExportFilter(django_filters.FilterSet):
-    category = django_filters.CharFilter()
-    enabled = django_filters.BooleanFilter()
-    legal_hold = django_filters.BooleanFilter()
-
-    class Meta:
-        model = DataRetentionPolicy
-        fields: list[str] = []
-
-
-class PurgeRunExportFilter(django_filters.FilterSet):
-    category = django_filters.CharFilter()
-    status = django_filters.ChoiceFilter(choices=PurgeStatus.choices)
-    trigger = django_filters.ChoiceFilter(choices=PurgeTrigger.choices)
-    dry_run = django_filters.BooleanFilter()
-    started = django_filters.IsoDateTimeFromToRangeFilter(field_name="started_at")
-
-    class Meta:
-        model = PurgeRun
-        fields: list[str] = []
-
+from retention.filters import PolicyFilter, PurgeRunFilter
+from retention.models import DataRetentionPolicy, PurgeRun
 
 register(
     Dataset(
@@ -44,7 +20,7 @@ register(
             "legal_hold",
             "last_purged_at",
         ],
-        filterset=PolicyExportFilter,
+        filterset=PolicyFilter,
     )
 )
 
@@ -68,6 +44,6 @@ register(
             "status",
             "error",
         ],
-        filterset=PurgeRunExportFilter,
+        filterset=PurgeRunFilter,
     )
 )
