@@ -98,7 +98,7 @@ def prepare(ctx: BenchContext, rows: int) -> None:
         conn.execute(
             f"""
             INSERT INTO notification_outbox (created_at, updated_at, channel_id, subject, body, payload, status,
-                last_error, attempts, next_attempt_at, sent_at, message_id, idempotency_key)
+                last_error, attempts, retry_base, next_attempt_at, sent_at, message_id, idempotency_key)
             SELECT %(base)s::timestamptz + g * interval '1 second' + (g %% 997) * interval '1 microsecond',
                    %(base)s::timestamptz + g * interval '1 second' + interval '2.5 seconds',
                    {channel_id},
@@ -109,6 +109,7 @@ def prepare(ctx: BenchContext, rows: int) -> None:
                    CASE WHEN g %% 10 = 0 THEN 'failed' ELSE 'sent' END,
                    CASE WHEN g %% 10 = 0 THEN 'HTTP 500 from receiver' END,
                    1 + (g %% 3),
+                   0,
                    NULL,
                    CASE WHEN g %% 10 = 0 THEN NULL ELSE %(base)s::timestamptz + g * interval '1 second' END,
                    'msg_' || md5(g::text),
