@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -14,7 +13,6 @@ from retention.exceptions import RetentionError
 from retention.models import DataRetentionPolicy, PurgeRun, PurgeTrigger
 from retention.registry import registry
 from retention.selectors import category_rows_due
-from retention.tasks import purge_queued_runs
 
 
 def _category_choices() -> list[tuple[str, str]]:
@@ -70,7 +68,11 @@ class DataRetentionPolicyAdmin(admin.ModelAdmin):
         obj.pk = policy.pk
         obj.refresh_from_db()
 
-    @admin.action(description="Preview purge (dry run): count the rows due, delete nothing")
+    def has_purge_permission(self, request) -> bool:
+        """Both actions record purge runs, as POST /system/retention/purge does: the same permission."""
+        return request.user.has_perm("retention.add_purgerun")
+
+    @admin.action(description="Preview purge (dry run): count the rows due, delete nothing", permissions=["purge"])
     def preview_dry_run(self, request, queryset: QuerySet[DataRetentionPolicy]) -> None:
         categories = list(queryset.values_list("category", flat=True))
         try:
@@ -88,7 +90,7 @@ class DataRetentionPolicyAdmin(admin.ModelAdmin):
         for skipped in result.skipped:
             self.message_user(request, f"Not purged: {skipped.category} ({skipped.reason}).", messages.WARNING)
 
-    @admin.action(description="Purge now (on a worker)…")
+    @admin.action(description="Purge now (on a worker)…", permissions=["purge"])
     def purge_now(self, request, queryset: QuerySet[DataRetentionPolicy]):
         if request.POST.get("confirm") != "yes":
             rows = []
@@ -116,11 +118,8 @@ class DataRetentionPolicyAdmin(admin.ModelAdmin):
 
         categories = list(queryset.values_list("category", flat=True))
         try:
-            with transaction.atomic():
-                result = services.purge_enqueue(categories=categories, trigger=PurgeTrigger.ADMIN, actor=request.user)
-                run_ids = [run.pk for run in result.runs]
-                if run_ids:
-                    transaction.on_commit(lambda: purge_queued_runs.delay(run_ids))
+            result = services.purge_submit(categories=categories, trigger=PurgeTrigger.ADMIN, actor=request.user)
+            run_ids = [run.pk for run in result.runs]
         except RetentionError as exc:
             self.message_user(request, exc.detail, messages.ERROR)
             return None

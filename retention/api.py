@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
@@ -16,7 +15,6 @@ from retention.exceptions import PolicyNotFound
 from retention.filters import PolicyFilter, PurgeRunFilter
 from retention.models import DataRetentionPolicy, PurgeRun, PurgeTrigger
 from retention.registry import registry
-from retention.tasks import purge_queued_runs
 
 
 # -- strict fields: JSON types, not whatever Python can coerce -----------------------
@@ -240,11 +238,8 @@ class PurgeView(generics.GenericAPIView):
                 },
                 status=status.HTTP_200_OK,
             )
-        with transaction.atomic():
-            result = services.purge_enqueue(categories=categories, trigger=PurgeTrigger.API, actor=request.user)
-            run_ids = [run.pk for run in result.runs]
-            if run_ids:
-                transaction.on_commit(lambda: purge_queued_runs.delay(run_ids))
+        result = services.purge_submit(categories=categories, trigger=PurgeTrigger.API, actor=request.user)
+        run_ids = [run.pk for run in result.runs]
         as_dict = result.as_dict()
         body = {
             "dry_run": False,

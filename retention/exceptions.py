@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsconsole.api.exceptions import Conflict, InvalidInput, NotFound, OpsConsoleError
+from opsconsole.api.exceptions import Conflict, InvalidInput, NotFound, OpsConsoleError, Unavailable
 
 
 class RetentionError(OpsConsoleError):
@@ -41,3 +41,13 @@ class PurgeLocked(PurgeRefused):
     def __init__(self, holder: str = "", *, detail: str | None = None):
         suffix = f" (held by {holder})" if holder else ""
         super().__init__(detail or f"Purge refused: another purge is running{suffix}. Try again when it has finished.")
+
+
+class PurgeNotQueued(RetentionError, Unavailable):
+    """The runs were recorded but the task broker would not take them (they are marked failed)."""
+
+    def __init__(self, reason: str):
+        super().__init__(
+            f"Purge not queued: the task broker is unreachable ({reason}). The runs were marked failed; "
+            "try again once the broker is back, or run `manage.py purge_retention` on a server."
+        )

@@ -24,10 +24,11 @@ from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import DatabaseError, connections, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 from maintenance.selectors import current_mode, is_normal
 from retention.conf import retention_setting
-from retention.exceptions import InvalidInput, MaintenanceModeActive, PurgeLocked, PurgeRefused
+from retention.exceptions import InvalidInput, MaintenanceModeActive, PurgeLocked, PurgeNotQueued, PurgeRefused
 from retention.locks import PurgeLockBackend, purge_lock
 from retention.models import DataRetentionPolicy, PurgeRun, PurgeStatus, PurgeTrigger
 from retention.registry import RetentionCategory, registry
@@ -230,6 +231,41 @@ def purge_enqueue(
                 **_actor_fields(actor, actor_name),
             )
         )
+    return result
+
+
+def purge_submit(
+    *,
+    categories: Iterable[str] | None = None,
+    trigger: str,
+    actor: Any = None,
+    actor_name: str = "",
+) -> PurgeResult:
+    """Queue the runs (`purge_enqueue`), commit them, then hand their ids to a worker.
+
+    The ids are published after the commit, so a worker never looks for runs that are not
+    there yet. When the broker cannot take them the runs are marked failed, not left
+    'queued' for nobody, and PurgeNotQueued (503) says so.
+    """
+    from retention.tasks import purge_queued_runs
+
+    with transaction.atomic():
+        result = purge_enqueue(categories=categories, trigger=trigger, actor=actor, actor_name=actor_name)
+
+    def publish() -> None:
+        run_ids = [run.pk for run in result.runs]
+        try:
+            purge_queued_runs.delay(run_ids)
+        except BrokerError as exc:
+            refusal = PurgeNotQueued(str(exc))
+            _mark(result.runs, status=PurgeStatus.FAILED, error=refusal.detail, only_if=(PurgeStatus.QUEUED,))
+            logger.warning("purge runs %s not queued: %s", run_ids, exc)
+            raise refusal from exc
+
+    if result.runs:
+        # Outside a transaction (a request, the admin) this runs at once and its refusal
+        # reaches the caller; inside one it waits for the caller's commit.
+        transaction.on_commit(publish)
     return result
 
 

@@ -56,7 +56,7 @@ def test_confirmed_purge_now_queues_a_run_for_a_worker(
     admin_client, policy_with_due_rows, django_capture_on_commit_callbacks, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr("retention.admin.purge_queued_runs.delay", lambda run_ids: sent.append(run_ids))
+    monkeypatch.setattr("retention.tasks.purge_queued_runs.delay", lambda run_ids: sent.append(run_ids))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
@@ -122,3 +122,45 @@ def test_a_policy_is_changed_through_the_admin_but_its_category_is_not(admin_cli
     policy.refresh_from_db()
     assert (policy.category, policy.days_to_keep, policy.legal_hold) == ("exports.jobs", 45, True)
     assert DataRetentionPolicy.objects.count() == 1
+
+
+def test_a_view_only_staff_user_is_offered_no_purge_action_and_cannot_post_one(client, policy_with_due_rows):
+    from django.contrib.auth.models import Permission, User
+
+    viewer = User.objects.create_user("viewer", password="pw-viewer-123", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_dataretentionpolicy"))
+    client.force_login(viewer)
+
+    page = client.get(CHANGELIST).content.decode()
+    posted = client.post(
+        CHANGELIST,
+        {"action": "purge_now", "confirm": "yes", ACTION_CHECKBOX_NAME: [policy_with_due_rows.pk]},
+        follow=True,
+    )
+
+    assert 'value="purge_now"' not in page and 'value="preview_dry_run"' not in page
+    assert posted.status_code == 200
+    assert not PurgeRun.objects.exists()
+    assert MaintenanceEvent.objects.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_purge_now_with_the_broker_down_marks_the_run_failed_and_says_why(admin_client, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    def broker_down(run_ids):
+        raise OperationalError("Connection refused")
+
+    policy = PolicyFactory(category="maintenance.events", days_to_keep=30)
+    MaintenanceEventFactory(at=timezone.now() - timedelta(days=40))
+    monkeypatch.setattr("retention.tasks.purge_queued_runs.delay", broker_down)
+
+    response = admin_client.post(
+        CHANGELIST, {"action": "purge_now", "confirm": "yes", ACTION_CHECKBOX_NAME: [policy.pk]}, follow=True
+    )
+
+    run = PurgeRun.objects.get()
+    assert run.status == "failed"
+    assert "broker is unreachable" in run.error
+    assert "Purge not queued" in response.content.decode()
+    assert MaintenanceEvent.objects.count() == 1

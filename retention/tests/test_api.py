@@ -148,7 +148,7 @@ def test_a_real_purge_is_queued_to_a_worker_on_commit_and_returns_the_run_ids(
     PolicyFactory(category="maintenance.events", days_to_keep=30)
     MaintenanceEventFactory(at=CUTOFF - SECOND)
     sent = []
-    monkeypatch.setattr("retention.api.purge_queued_runs.delay", lambda run_ids: sent.append(run_ids))
+    monkeypatch.setattr("retention.tasks.purge_queued_runs.delay", lambda run_ids: sent.append(run_ids))
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = api.post("/system/retention/purge/", {"dry_run": False}, format="json")
@@ -288,3 +288,22 @@ def test_with_the_shield_a_purge_in_maintenance_mode_is_a_503_and_deletes_nothin
     assert response["Retry-After"]
     assert not PurgeRun.objects.exists()
     assert MaintenanceEvent.objects.filter(at__lt=CUTOFF).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_purge_with_the_broker_down_is_a_503_and_leaves_no_run_queued(api, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    def broker_down(run_ids):
+        raise OperationalError("Connection refused")
+
+    PolicyFactory(category="maintenance.events", days_to_keep=30)
+    MaintenanceEventFactory(at=CUTOFF - timedelta(days=400))
+    monkeypatch.setattr("retention.tasks.purge_queued_runs.delay", broker_down)
+
+    response = api.post("/system/retention/purge", {"dry_run": False}, format="json")
+
+    assert response.status_code == 503
+    assert "broker is unreachable" in response.json()["detail"]
+    assert list(PurgeRun.objects.values_list("status", flat=True)) == ["failed"]
+    assert MaintenanceEvent.objects.count() == 1
