@@ -16,8 +16,10 @@ from maintenance.models import MaintenanceEvent, MaintenanceState, Mode
 from maintenance.selectors import maintenance_event_list, maintenance_state_get
 from maintenance.services import MAX_RETRY_AFTER, maintenance_set_mode
 from maintenance.state import MaintenanceSnapshot
+from opsconsole.api.filters import StrictFilterBackend
 from opsconsole.api.pagination import IdCursorPagination
 from opsconsole.api.permissions import staff_action_permissions
+from opsconsole.api.serializers import NoUnknownFieldsMixin, StrictCharField, StrictIntegerField
 
 
 class MaintenanceStateSerializer(serializers.Serializer):
@@ -29,25 +31,17 @@ class MaintenanceStateSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(allow_null=True)
 
 
-class MaintenanceChangeSerializer(serializers.Serializer):
-    mode = serializers.CharField(help_text="normal, read_only or maintenance.")
-    reason = serializers.CharField(max_length=2000, help_text="Why; recorded in the history.")
-    message = serializers.CharField(required=False, allow_blank=True, default="", help_text="Shown to users.")
+class MaintenanceChangeSerializer(NoUnknownFieldsMixin, serializers.Serializer):
+    mode = StrictCharField(help_text="normal, read_only or maintenance.")
+    reason = StrictCharField(max_length=2000, help_text="Why; recorded in the history.")
+    message = StrictCharField(required=False, allow_blank=True, default="", help_text="Shown to users.")
     until = serializers.DateTimeField(
         required=False, allow_null=True, default=None, help_text="ISO 8601; return to normal at this time."
     )
-    retry_after = serializers.IntegerField(
+    retry_after = StrictIntegerField(
         required=False, allow_null=True, default=None, min_value=0, max_value=MAX_RETRY_AFTER,
         help_text="Retry-After seconds while not normal; omitted keeps the current value.",
     )  # fmt: skip
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
-        if unknown:
-            raise serializers.ValidationError(
-                {name: [f"Unknown field. Allowed: {', '.join(self.fields)}."] for name in unknown}
-            )
-        return attrs
 
 
 class MaintenanceEventSerializer(serializers.ModelSerializer):
@@ -91,6 +85,7 @@ class MaintenanceStateView(APIView):
         tags=["maintenance"],
     )
     def get(self, request: Request) -> Response:
+        StrictFilterBackend().reject_unknown_params(request, self, self.queryset)
         return Response(_state_body(maintenance_state_get()))
 
     @extend_schema(

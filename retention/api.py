@@ -10,44 +10,12 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from opsconsole.api.permissions import staff_action_permissions
+from opsconsole.api.serializers import NoUnknownFieldsMixin, StrictBooleanField, StrictCharField, StrictIntegerField
 from retention import selectors, services
 from retention.exceptions import PolicyNotFound
 from retention.filters import PolicyFilter, PurgeRunFilter
 from retention.models import DataRetentionPolicy, PurgeRun, PurgeTrigger
 from retention.registry import registry
-
-
-# -- strict fields: JSON types, not whatever Python can coerce -----------------------
-class StrictBooleanField(serializers.BooleanField):
-    """Only JSON true/false; DRF's own also takes "yes", "on", 1 …"""
-
-    default_error_messages = {"invalid": "Must be a JSON boolean: true or false."}
-
-    def to_internal_value(self, data: Any) -> bool:
-        if isinstance(data, bool):
-            return data
-        self.fail("invalid")
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """Only JSON integers; DRF's own also takes "30", 30.0 and true."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class NoUnknownFieldsMixin:
-    """An unknown key is a 400 naming it, not silently dropped (a typo would lose a setting)."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                allowed = ", ".join(sorted(self.fields))
-                raise serializers.ValidationError({key: [f"Unknown field. Allowed: {allowed}."] for key in unknown})
-        return super().to_internal_value(data)
 
 
 def _validate_category(name: str) -> str:
@@ -77,13 +45,18 @@ class PolicySerializer(serializers.ModelSerializer):
 
 
 class PolicyWriteSerializer(NoUnknownFieldsMixin, serializers.Serializer):
-    category = serializers.CharField(max_length=128, validators=[_validate_category])
+    category = StrictCharField(max_length=128, validators=[_validate_category])
     days_to_keep = StrictIntegerField(
         min_value=services.DAYS_TO_KEEP_MIN, max_value=services.DAYS_TO_KEEP_MAX, required=False
     )
     enabled = StrictBooleanField(required=False)
-    description = serializers.CharField(required=False, allow_blank=True, allow_null=True)
+    description = StrictCharField(
+        required=False, allow_blank=True, allow_null=True, help_text='Why this period; null or "" clears it.'
+    )
     legal_hold = StrictBooleanField(required=False)
+
+    def validate_description(self, value: str | None) -> str:
+        return value or ""  # an explicit null clears it, as "" does (omitted keeps it)
 
 
 class PurgeRunSerializer(serializers.ModelSerializer):
@@ -181,6 +154,7 @@ class PolicyDetailView(generics.GenericAPIView):
     serializer_class = PolicySerializer
 
     def get(self, request, category: str) -> Response:
+        self.filter_queryset(self.get_queryset())  # unknown query parameters are a 400
         policy = selectors.policy_get(category=category)
         if policy is None:
             known = category in registry

@@ -64,6 +64,11 @@ def test_post_that_changes_nothing_is_409(api):
         ({"mode": "read_only", "reason": "x", "until": "tomorrow"}, "until"),
         ({"mode": "read_only", "reason": "x", "retry_after": -5}, "retry_after"),
         ({"mode": "read_only", "reason": "x", "retry_after": "soon"}, "retry_after"),
+        ({"mode": "read_only", "reason": "x", "retry_after": "30"}, "retry_after"),
+        ({"mode": "read_only", "reason": "x", "retry_after": 30.0}, "retry_after"),
+        ({"mode": "read_only", "reason": 5}, "reason"),
+        ({"mode": "read_only", "reason": "x", "message": 7}, "message"),
+        ({"mode": ["read_only"], "reason": "x"}, "mode"),
         ({"mode": "read_only", "reason": "x", "colour": "red"}, "colour"),
     ],
 )
@@ -173,3 +178,9 @@ def test_schema_documents_the_maintenance_endpoints(api):
     assert "maintenance_change" in schema
     assert "MaintenanceChange" in schema
     assert "to_mode" in schema
+
+
+def test_an_unknown_query_parameter_on_the_state_is_a_400(api):
+    response = api.get("/system/maintenance/?mdoe=normal")
+    assert response.status_code == 400
+    assert "mdoe" in response.json()["errors"]

@@ -47,6 +47,8 @@ def test_posting_the_same_policy_twice_is_idempotent(api):
         ({"enabled": "yes"}, "enabled"),
         ({"enabled": 1}, "enabled"),
         ({"legal_hold": "true"}, "legal_hold"),
+        ({"description": 5}, "description"),
+        ({"category": ["exports.jobs"]}, "category"),
         ({"keep_forever": True}, "keep_forever"),
     ],
 )
@@ -307,3 +309,20 @@ def test_a_real_purge_with_the_broker_down_is_a_503_and_leaves_no_run_queued(api
     assert "broker is unreachable" in response.json()["detail"]
     assert list(PurgeRun.objects.values_list("status", flat=True)) == ["failed"]
     assert MaintenanceEvent.objects.count() == 1
+
+
+def test_an_explicit_null_description_clears_it_and_an_omitted_one_keeps_it(api):
+    api.post("/system/retention/", POLICY, format="json")
+    kept = api.post("/system/retention/", {"category": "exports.jobs", "days_to_keep": 40}, format="json")
+    cleared = api.post("/system/retention/", {"category": "exports.jobs", "description": None}, format="json")
+
+    assert kept.json()["description"] == "GDPR"
+    assert cleared.status_code == 200
+    assert DataRetentionPolicy.objects.get().description == ""
+
+
+def test_an_unknown_query_parameter_on_a_policy_is_a_400(api):
+    PolicyFactory(category="exports.jobs", days_to_keep=30)
+    response = api.get("/system/retention/exports.jobs?x=1")
+    assert response.status_code == 400
+    assert "x" in response.json()["errors"]
