@@ -95,6 +95,8 @@ class PurgeResult:
     runs: list[PurgeRun] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     longest_batch_seconds: float = 0.0
+    # The mode that stopped the purge midway ("" when it was not stopped by a mode change).
+    stopped_by_mode: str = ""
 
     @property
     def ok(self) -> bool:
@@ -111,6 +113,7 @@ class PurgeResult:
             "skipped": [{"category": s.category, "reason": s.reason} for s in self.skipped],
             "deleted": self.deleted,
             "longest_batch_ms": round(self.longest_batch_seconds * 1000, 1),
+            "stopped_by_mode": self.stopped_by_mode or None,
         }
 
 
@@ -342,6 +345,11 @@ def purge_execute(
                 status=PurgeStatus.FAILED, error=INTERRUPTED, finished_at=timezone.now()
             )
             for run in todo:
+                if result.stopped_by_mode:
+                    refusal = MaintenanceModeActive(result.stopped_by_mode)
+                    _mark([run], status=PurgeStatus.REFUSED, error=refusal.detail, only_if=open_states)
+                    result.runs.append(run)
+                    continue
                 claimed = PurgeRun.objects.filter(pk=run.pk, status__in=open_states).update(
                     status=PurgeStatus.RUNNING, started_at=timezone.now()
                 )
@@ -393,7 +401,7 @@ def _execute_run(
         raise
     run.status, run.error, run.finished_at = status, error, timezone.now()
     run.save(update_fields=["status", "error", "finished_at", "deleted"])
-    if status in (PurgeStatus.COMPLETED, PurgeStatus.PARTIAL):
+    if status == PurgeStatus.COMPLETED or run.deleted:
         # update() leaves updated_at alone: a purge is not an edit of the policy.
         DataRetentionPolicy.objects.filter(pk=policy.pk).update(last_purged_at=run.finished_at)
     if progress:
@@ -505,6 +513,9 @@ def _delete_in_batches(
     result: PurgeResult,
 ) -> tuple[str, str]:
     using = "default"
+    if deadline is not None and time.monotonic() >= deadline:
+        # Not even counted: the budget is spent, and a COUNT of a big table is not free.
+        return PurgeStatus.PARTIAL, "Not started: the time budget ran out before this category; run again."
     cutoff = category.cutoff(policy.days_to_keep, now=timezone.now())
     expired = category.expired(cutoff, using=using)
     run.cutoff = cutoff
@@ -523,7 +534,8 @@ def _delete_in_batches(
                 return PurgeStatus.PARTIAL, "Stopped at the time budget; run again to continue."
             if now >= next_mode_check:
                 if not is_normal():
-                    return PurgeStatus.PARTIAL, f"Stopped: maintenance mode became {current_mode()!r}."
+                    result.stopped_by_mode = current_mode()
+                    return PurgeStatus.PARTIAL, f"Stopped: maintenance mode became {result.stopped_by_mode!r}."
                 next_mode_check = now + MODE_CHECK_SECONDS
             end = statements.batch_end(after=after, batch_size=batch_size)
             if end is None:

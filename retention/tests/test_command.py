@@ -9,7 +9,7 @@ from maintenance.models import MaintenanceEvent
 from maintenance.services import maintenance_set_mode
 from notifications.models import NotificationOutbox
 from retention.locks import RowLock
-from retention.models import PurgeLock, PurgeRun
+from retention.models import DataRetentionPolicy, PurgeLock, PurgeRun
 from retention.tests.conftest import CUTOFF
 from retention.tests.factories import MaintenanceEventFactory, OutboxFactory, PolicyFactory
 
@@ -162,9 +162,41 @@ def test_a_purge_stopped_by_the_time_budget_is_partial_and_exits_0(due_rows):
     body = json.loads(purge("--json", "--category", "maintenance.events", "--max-seconds", "0.000001"))
 
     (run,) = body["runs"]
-    assert (run["status"], run["deleted"], run["matched"]) == ("partial", 0, 3)
+    # The budget ran out before the category began: not even counted, and not "purged".
+    assert (run["status"], run["deleted"], run["matched"]) == ("partial", 0, 0)
     assert "time budget" in run["error"]
     assert MaintenanceEvent.objects.count() == 4
+    assert DataRetentionPolicy.objects.get(category="maintenance.events").last_purged_at is None
+
+
+def test_a_purge_stopped_by_a_mode_change_exits_3_and_refuses_the_categories_after_it(due_rows, monkeypatch):
+    from retention import services
+
+    monkeypatch.setattr(services, "MODE_CHECK_SECONDS", 0.0)
+
+    first = []
+
+    def switch_after_the_first_batch(run):
+        if run.deleted and not first:
+            first.append(run.category)
+            maintenance_set_mode(mode="read_only", reason="deploy")
+
+    monkeypatch.setattr(
+        "retention.management.commands.purge_retention.Command.show_progress",
+        lambda self, run: switch_after_the_first_batch(run),
+    )
+    with pytest.raises(CommandError, match="maintenance mode became 'read_only'") as raised:
+        purge("--batch-size", "1")
+
+    assert raised.value.returncode == 3
+    runs = {run.category: run for run in PurgeRun.objects.all()}
+    (stopped,) = first
+    (later,) = set(runs) - {stopped}
+    assert (runs[stopped].status, runs[stopped].deleted) == ("partial", 1)
+    assert (runs[later].status, runs[later].deleted) == ("refused", 0)
+    assert "maintenance mode is 'read_only'" in runs[later].error
+    # One row deleted before the stop; the switch itself added a maintenance event.
+    assert MaintenanceEvent.objects.count() + NotificationOutbox.objects.count() == 4 + 3 - 1 + 1
 
 
 @pytest.mark.parametrize("args", [["--batch-size", "0"], ["--batch-size", "ten"], ["--max-seconds", "-1"]])

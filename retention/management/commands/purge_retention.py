@@ -108,6 +108,11 @@ class Command(BaseCommand):
             self.print_preview(result)
         else:
             self.print_summary(result)
+        if result.stopped_by_mode:
+            raise CommandError(
+                f"Stopped: maintenance mode became {result.stopped_by_mode!r}; run again once it is 'normal'.",
+                returncode=EXIT_REFUSED,
+            )
         failed = [run for run in result.runs if run.status not in ("completed", "partial")]
         if failed:
             raise CommandError(
