@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
@@ -61,24 +61,33 @@ def policy_upsert(
         raise InvalidInput(
             fields={"days_to_keep": [f"Must be an integer from {DAYS_TO_KEEP_MIN} to {DAYS_TO_KEEP_MAX}."]}
         )
-    policy = DataRetentionPolicy.objects.select_for_update().filter(category=category).first()
-    created = policy is None
-    if created:
-        if days_to_keep is None:
-            raise InvalidInput(fields={"days_to_keep": ["This field is required to create a policy."]})
-        policy = DataRetentionPolicy(category=category)
     changes = {
         "days_to_keep": days_to_keep,
         "enabled": enabled,
         "description": description,
         "legal_hold": legal_hold,
     }
-    for name, value in changes.items():
-        if value is not None:
-            setattr(policy, name, value)
-    policy.full_clean()
-    policy.save()
-    return policy, created
+    while True:
+        policy = DataRetentionPolicy.objects.select_for_update().filter(category=category).first()
+        created = policy is None
+        if created:
+            if days_to_keep is None:
+                raise InvalidInput(fields={"days_to_keep": ["This field is required to create a policy."]})
+            policy = DataRetentionPolicy(category=category)
+        for name, value in changes.items():
+            if value is not None:
+                setattr(policy, name, value)
+        policy.full_clean(validate_unique=False)  # the unique index decides, below
+        try:
+            with transaction.atomic():
+                policy.save()
+        except IntegrityError:
+            if not created:
+                raise
+            # Another request created this category's policy after our read (nothing to lock
+            # then): read it again, locked this time, and update it instead.
+            continue
+        return policy, created
 
 
 # -- purge ----------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -124,3 +125,44 @@ def test_a_purge_started_while_another_is_between_batches_is_refused():
     assert runs == [("command", "refused"), ("schedule", "completed")]
     # The lock is free again afterwards.
     assert purge_now(categories=["maintenance.events"], trigger="command").runs[0].status == "completed"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_first_posts_of_one_policy_on_postgres_end_as_one_create_and_one_update():
+    """The second insert waits on the first's unique key, then updates the row it finds."""
+    require_postgres()
+    from django.db import transaction
+
+    from retention.models import DataRetentionPolicy
+    from retention.services import policy_upsert
+
+    first_inserted = threading.Event()
+    outcome = {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                outcome["first"] = policy_upsert(category="exports.jobs", days_to_keep=30)[1]
+                first_inserted.set()
+                time.sleep(0.5)  # the second request reads nothing and blocks on our key meanwhile
+        finally:
+            connections.close_all()
+
+    def second():
+        try:
+            first_inserted.wait(5)
+            outcome["second"] = policy_upsert(category="exports.jobs", days_to_keep=45)[1]
+        except Exception as exc:  # noqa: BLE001 - the assertion below names it
+            outcome["second"] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert outcome == {"first": True, "second": False}
+    assert list(DataRetentionPolicy.objects.values_list("days_to_keep", flat=True)) == [45]
