@@ -189,9 +189,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "opsconsole.beat:Scheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# Schedules are defined here and synced into django-celery-beat, where staff can edit them.
+# Schedules are defined here and created once in django-celery-beat (opsconsole.beat), where staff edit them.
 CELERY_BEAT_SCHEDULE = {
     "notifications-dispatch-due": {
         "task": "notifications.tasks.dispatch_due",
