@@ -86,6 +86,25 @@ def test_database_down_is_503_and_down(anon_api):
     assert body["maintenance"]["mode"] == "unknown"
 
 
+def test_a_redis_cache_that_accepts_and_never_answers_is_down_not_a_hang(anon_api, settings):
+    """The project's Redis cache options bound every read: a silent server is an error."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)  # the kernel accepts the connection; nobody ever answers
+    silent_cache = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+        "OPTIONS": settings.REDIS_CACHE_OPTIONS,
+    }
+    try:
+        with override_settings(CACHES={"default": silent_cache}):
+            body = anon_api.get("/health").json()
+    finally:
+        silent.close()
+    assert body["checks"]["cache"]["status"] == "down"
+    assert "Timeout" in body["checks"]["cache"]["error"]
+
+
 def test_cache_failure_is_degraded_but_200(anon_api):
     broken = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
