@@ -199,7 +199,16 @@ def test_a_purge_stopped_by_a_mode_change_exits_3_and_refuses_the_categories_aft
     assert MaintenanceEvent.objects.count() + NotificationOutbox.objects.count() == 4 + 3 - 1 + 1
 
 
-@pytest.mark.parametrize("args", [["--batch-size", "0"], ["--batch-size", "ten"], ["--max-seconds", "-1"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--batch-size", "0"],
+        ["--batch-size", "ten"],
+        ["--batch-size", "99999999999999999999"],
+        ["--max-seconds", "-1"],
+        ["--max-seconds", "nan"],
+    ],
+)
 def test_bad_numbers_are_usage_errors(args):
     with pytest.raises(CommandError, match="--batch-size|--max-seconds"):
         purge(*args)

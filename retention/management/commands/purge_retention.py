@@ -20,13 +20,17 @@ EXIT_REFUSED = 3
 BAR_WIDTH = 30
 
 
+# A batch is one short transaction; more than a million rows in one is no longer short.
+MAX_BATCH_SIZE = 1_000_000
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+    if not 1 <= number <= MAX_BATCH_SIZE:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_BATCH_SIZE:,}")
     return number
 
 
@@ -35,8 +39,8 @@ def _non_negative_float(value: str) -> float:
         number = float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
-    if number < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
+    if not 0 <= number < float("inf"):
+        raise argparse.ArgumentTypeError("must be a finite number, not negative")
     return number
 
 
