@@ -160,6 +160,56 @@ def test_apprise_generic_url_to_metadata_is_refused(notify_config, allow_private
         get_backend("apprise").clean_target("json://169.254.169.254/latest", {})
 
 
+@pytest.mark.parametrize(
+    "target",
+    [
+        "mailto://u:p@169.254.169.254",  # the host is the SMTP server
+        "mailto://u:p@example.com?smtp=169.254.169.254",  # ?smtp= names the SMTP server
+        "mailtos://u:p@example.com?smtp=[64:ff9b::a9fe:a9fe]",
+        "ntfys://169.254.169.254/topic",
+    ],
+)
+def test_apprise_servers_at_link_local_addresses_are_refused_for_every_scheme(target, notify_config, allow_private):
+    notify_config(APPRISE_SCHEMES=["mailto", "mailtos", "ntfys"])
+    with pytest.raises(ValueError, match="link-local"):
+        get_backend("apprise").clean_target(target, {})
+
+
+def test_apprise_smtp_server_at_a_private_address_needs_the_setting(notify_config, settings):
+    notify_config(APPRISE_SCHEMES=["mailto"])
+    target = "mailto://u:p@example.com?smtp=10.0.0.25"
+    with pytest.raises(ValueError, match="private"):
+        get_backend("apprise").clean_target(target, {})
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    assert get_backend("apprise").clean_target(target, {}) == target
+
+
+@pytest.mark.parametrize("target", ["ntfy://alerts-topic", "discord://1234567/webhook-token", "pagerduty://key@intkey"])
+def test_apprise_urls_to_the_vendors_own_service_need_no_host_of_their_own(target, notify_config):
+    notify_config(APPRISE_SCHEMES=["ntfy", "discord", "pagerduty"])
+    assert get_backend("apprise").clean_target(target, {}) == target
+
+
+def test_apprise_email_is_sent_through_the_smtp_server_the_guard_allowed(smtp_server, notify_config, allow_private):
+    notify_config(APPRISE_SCHEMES=["mailto"])
+    target = f"mailto://127.0.0.1:{allow_private.EMAIL_PORT}?from=ops@example.com&to=oncall@example.com"
+    assert get_backend("apprise").clean_target(target, {}) == target
+    send(message("apprise", target))
+    assert [envelope.rcpt_tos for envelope in smtp_server.envelopes] == [["oncall@example.com"]]
+
+
+def test_apprise_delivery_to_an_smtp_server_no_longer_allowed_is_refused_unsent(
+    smtp_server, notify_config, allow_private
+):
+    notify_config(APPRISE_SCHEMES=["mailto"])
+    target = f"mailto://u:p@example.com:{allow_private.EMAIL_PORT}?smtp=127.0.0.1&to=oncall@example.com"
+    get_backend("apprise").clean_target(target, {})  # accepted while private targets were allowed
+    allow_private.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = False
+    with pytest.raises(PermanentDeliveryError, match="private"):
+        send(message("apprise", target))
+    assert smtp_server.envelopes == []
+
+
 def test_log_channel_writes_the_message_to_the_log(caplog):
     with caplog.at_level("INFO", logger="notifications.log_channel"):
         send(message("log", "ops"))
