@@ -300,6 +300,9 @@ def notification_enqueue(
         errors["subject"] = ["Must be a string."]
     elif subject is not None and len(subject) > SUBJECT_MAX:
         errors["subject"] = [f"Ensure this field has no more than {SUBJECT_MAX} characters."]
+    elif subject is not None and ("\r" in subject or "\n" in subject):
+        # An email Subject header cannot carry a line break (it would start a new header).
+        errors["subject"] = ["Must be a single line (no CR or LF)."]
     if payload is not None and not isinstance(payload, dict):
         errors["payload"] = ["Must be a JSON object."]
     if idempotency_key is not None and (not idempotency_key.strip() or len(idempotency_key) > IDEMPOTENCY_KEY_MAX):

@@ -151,6 +151,8 @@ def test_the_same_idempotency_key_answers_200_with_the_same_row(api):
         ({"channel_id": 1, "body": "b", "payload": [1]}, "payload", 400),
         ({"channel_id": 1, "body": "b", "payload": "text"}, "payload", 400),
         ({"channel_id": 1, "body": "b", "colour": "red"}, "colour", 400),
+        ({"channel_id": 1, "body": "b", "subject": "Disk full\r\nBcc: everyone@example.com"}, "subject", 400),
+        ({"channel_id": 1, "body": "b", "subject": "Disk\nfull"}, "subject", 400),
     ],
 )
 def test_bad_enqueue_input_is_a_400_and_writes_nothing(api, body, field, status):

@@ -1,5 +1,6 @@
 """Each channel backend against a real peer."""
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -123,6 +124,15 @@ def test_email_goes_through_django_smtp_backend_to_a_real_server(smtp_server):
 def test_email_refused_recipient_fails_permanently(smtp_server):
     with pytest.raises(PermanentDeliveryError, match="refused"):
         send(message("email", "reject@example.com"))
+
+
+def test_email_with_a_line_break_in_the_subject_fails_permanently_and_sends_nothing(smtp_server):
+    bad = dataclasses.replace(message("email", "a@example.com"), subject="Disk full\r\nBcc: everyone@example.com")
+    with DeliveryContext() as context:
+        with pytest.raises(PermanentDeliveryError, match="message refused"):
+            get_backend("email").send(bad, context)
+        get_backend("email").send(message("email", "b@example.com"), context)  # the thread's next mail still goes
+    assert [envelope.rcpt_tos for envelope in smtp_server.envelopes] == [["b@example.com"]]
 
 
 def test_email_to_a_server_that_is_down_is_retryable(settings):
