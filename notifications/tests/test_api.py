@@ -101,6 +101,52 @@ def test_patch_changes_a_channel_and_revalidates_the_target(api):
     assert bad.status_code == 400 and "target" in bad.json()["errors"]
 
 
+@pytest.mark.parametrize(
+    ("headers", "named"),
+    [
+        ({"X Team": "ops"}, "X Team"),  # a space is not a token character
+        ({"X-Team:": "ops"}, "X-Team:"),
+        ({"": "ops"}, "''"),
+        ({"X-Team": "ops\r\nX-Injected: 1"}, "X-Team"),
+        ({"X-Team": "ops\n"}, "X-Team"),
+        ({"X-Team": "ops\u0000"}, "X-Team"),
+        ({"X-Team": "\u00e9quipe \u2603"}, "X-Team"),  # the snowman is not Latin-1
+        ({"Webhook-Signature": "v1,forged"}, "Webhook-Signature"),
+        ({"webhook-id": "msg_mine"}, "webhook-id"),
+        ({"WEBHOOK-TIMESTAMP": "0"}, "WEBHOOK-TIMESTAMP"),
+        ({"Content-Type": "text/plain"}, "Content-Type"),
+        ({"Host": "internal"}, "Host"),
+        ({"Content-Length": "0"}, "Content-Length"),
+    ],
+)
+def test_a_webhook_header_that_cannot_be_sent_or_would_override_ours_is_a_400_on_config_naming_it(
+    api, allow_private, headers, named
+):
+    body = {"name": "h", "channel_type": "webhook", "target": "https://127.0.0.1/hook", "config": {"headers": headers}}
+    response = post(api, "/system/notify/channels", body)
+    assert response.status_code == 400
+    assert named in response.json()["errors"]["config"][0]
+    assert not NotificationChannel.objects.exists()
+
+
+def test_patching_webhook_headers_is_validated_too(api, allow_private):
+    channel = WebhookChannelFactory(target="https://127.0.0.1/hook")
+    url = f"/system/notify/channels/{channel.pk}"
+
+    def patch(headers):
+        return api.patch(url, data=json.dumps({"config": {"headers": headers}}), content_type="application/json")
+
+    assert patch({"X-Team": "ops", "X-Note": "caf\u00e9"}).status_code == 200
+    bad = patch({"X-Team": "ops\r\nX-Injected: 1"})
+    assert bad.status_code == 400 and "X-Team" in bad.json()["errors"]["config"][0]
+    assert reload_channel(channel).config == {"headers": {"X-Team": "ops", "X-Note": "caf\u00e9"}}
+
+
+def reload_channel(channel):
+    channel.refresh_from_db()
+    return channel
+
+
 def test_deleting_a_channel_with_notifications_is_a_409_telling_to_deactivate(api):
     notification = OutboxFactory()
     response = api.delete(f"/system/notify/channels/{notification.channel_id}")

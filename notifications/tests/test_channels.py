@@ -47,6 +47,14 @@ def test_webhook_signature_verifies_with_standardwebhooks(sink):
     assert data["data"]["payload"] == {"host": "web-1"}
 
 
+def test_webhook_headers_the_config_accepts_arrive_as_configured(sink):
+    config = {"headers": {"X-Team": "ops", "X-Site": "Z\u00fcrich", "X-Build.v2~rc": "a b"}}
+    get_backend("webhook").clean_config(config)
+    send(message("webhook", sink.url, secret=generate_secret(), config=config))
+    headers = {name.lower(): value for name, value in sink.received[0].headers.items()}
+    assert (headers["x-team"], headers["x-build.v2~rc"], headers["x-site"]) == ("ops", "a b", "Z\u00fcrich")
+
+
 def test_webhook_signed_with_another_secret_does_not_verify(sink):
     sink.secret = generate_secret()
     send(message("webhook", sink.url, secret=generate_secret()))
