@@ -40,7 +40,10 @@ NAME_MAX = NotificationChannel._meta.get_field("name").max_length
 TARGET_MAX = NotificationChannel._meta.get_field("target").max_length
 SUBJECT_MAX = NotificationOutbox._meta.get_field("subject").max_length
 IDEMPOTENCY_KEY_MAX = NotificationOutbox._meta.get_field("idempotency_key").max_length
-MAX_ATTEMPTS_LIMIT = 50
+MAX_ATTEMPTS_LIMIT = 50  # well inside max_attempts' PositiveSmallIntegerField (32767)
+# Far above what any endpoint takes, and inside rate_limit_per_minute's integer column:
+# a larger number used to reach PostgreSQL and come back as an overflow (a 500).
+RATE_LIMIT_MAX = 100_000
 UNSET: Any = object()
 
 
@@ -118,14 +121,20 @@ def channel_clean(
                 errors["target"] = [str(exc)]
 
     if max_attempts is not UNSET:
-        if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or not 1 <= max_attempts <= 50:
+        if (
+            not isinstance(max_attempts, int)
+            or isinstance(max_attempts, bool)
+            or not 1 <= max_attempts <= MAX_ATTEMPTS_LIMIT
+        ):
             errors["max_attempts"] = [f"Must be an integer from 1 to {MAX_ATTEMPTS_LIMIT}."]
         else:
             cleaned["max_attempts"] = max_attempts
     if rate_limit_per_minute is not UNSET:
         value = rate_limit_per_minute
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            errors["rate_limit_per_minute"] = ["Must be a positive integer or null."]
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= RATE_LIMIT_MAX
+        ):
+            errors["rate_limit_per_minute"] = [f"Must be an integer from 1 to {RATE_LIMIT_MAX}, or null."]
         else:
             cleaned["rate_limit_per_minute"] = value
 

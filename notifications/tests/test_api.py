@@ -147,6 +147,33 @@ def reload_channel(channel):
     return channel
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_attempts", 51),
+        ("max_attempts", 2**15),
+        ("rate_limit_per_minute", 100_001),
+        ("rate_limit_per_minute", 2**31),
+    ],
+)
+def test_limits_beyond_their_bounds_are_a_400_on_create_and_patch(api, field, value):
+    body = {"name": "x", "channel_type": "log", "target": "ops", field: value}
+    response = post(api, "/system/notify/channels", body)
+    assert response.status_code == 400 and field in response.json()["errors"]
+    channel = ChannelFactory()
+    url = f"/system/notify/channels/{channel.pk}"
+    bad = api.patch(url, data=json.dumps({field: value}), content_type="application/json")
+    assert bad.status_code == 400 and field in bad.json()["errors"]
+
+
+def test_limits_at_their_bounds_are_stored(api):
+    body = {"name": "x", "channel_type": "log", "target": "ops", "max_attempts": 50, "rate_limit_per_minute": 100_000}
+    response = post(api, "/system/notify/channels", body)
+    assert response.status_code == 201
+    channel = NotificationChannel.objects.get(name="x")
+    assert (channel.max_attempts, channel.rate_limit_per_minute) == (50, 100_000)
+
+
 def test_deleting_a_channel_with_notifications_is_a_409_telling_to_deactivate(api):
     notification = OutboxFactory()
     response = api.delete(f"/system/notify/channels/{notification.channel_id}")
