@@ -174,6 +174,31 @@ def test_limits_at_their_bounds_are_stored(api):
     assert (channel.max_attempts, channel.rate_limit_per_minute) == (50, 100_000)
 
 
+def test_channels_filter_by_active_and_paused(api):
+    ChannelFactory(name="on", active=True)
+    ChannelFactory(name="off", active=False)
+    ChannelFactory(name="held", paused=True)
+
+    def names(**params):
+        response = api.get("/system/notify/channels", params)
+        assert response.status_code == 200
+        return sorted(channel["name"] for channel in response.json()["results"])
+
+    assert names(active="false") == ["off"]
+    assert names(active="true", paused="false") == ["on"]
+    assert names(paused="True") == ["held"]
+    assert names(active="0") == names(active="no") == ["off"]
+
+
+@pytest.mark.parametrize("field", ["active", "paused"])
+@pytest.mark.parametrize("value", ["maybe", "2", "ture"])
+def test_an_invalid_boolean_filter_value_is_a_400_naming_the_field(api, field, value):
+    ChannelFactory()
+    response = api.get("/system/notify/channels", {field: value})
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
 def test_deleting_a_channel_with_notifications_is_a_409_telling_to_deactivate(api):
     notification = OutboxFactory()
     response = api.delete(f"/system/notify/channels/{notification.channel_id}")
