@@ -591,14 +591,15 @@ def outbox_release(*, claims: list[Claim], not_before: datetime | None = None) -
 def retry_delay(*, attempt_in_round: int, retry_after: float | None = None) -> float:
     """Seconds until the next attempt: exponential backoff with full jitter, at least Retry-After.
 
-    The ceiling doubles from BACKOFF_BASE each attempt up to BACKOFF_MAX; the delay is drawn
-    uniformly between BACKOFF_BASE and that ceiling, so the first retry waits BACKOFF_BASE
-    and retries of many notifications spread out instead of arriving together.
+    The ceiling doubles from BACKOFF_BASE each attempt up to BACKOFF_MAX, and the delay is
+    drawn uniformly from half of BACKOFF_BASE up to that ceiling. Full jitter (AWS's
+    "Exponential Backoff and Jitter") spreads the retries of many notifications that failed
+    together, the first ones too; the floor keeps a retry from ever being immediate.
     """
     base = float(notify_settings.BACKOFF_BASE)
     cap = float(notify_settings.BACKOFF_MAX)
     ceiling = min(cap, base * (2 ** max(0, attempt_in_round - 1)))
-    delay = random.uniform(min(base, ceiling), ceiling)
+    delay = random.uniform(min(base / 2, ceiling), ceiling)
     if retry_after is not None:
         delay = max(delay, min(retry_after, 86_400.0))
     return delay

@@ -52,7 +52,7 @@ def test_flaky_endpoint_503_503_204_is_sent_after_three_attempts_with_one_webhoo
         notification_dispatch_due()
         reload(notification)
         assert notification.status == NotificationStatus.PENDING
-        assert notification.next_attempt_at >= timezone.now() + timedelta(seconds=4)
+        assert notification.next_attempt_at >= timezone.now() + timedelta(seconds=2)  # at least half the base
         notification_dispatch_due()  # not due yet: nothing is sent
         assert len(sink.received) == 1
         traveller.shift(timedelta(seconds=6))
@@ -130,10 +130,13 @@ def test_the_attempt_log_keeps_the_first_kilobyte_of_the_response(threaded_https
 
 def test_backoff_grows_with_full_jitter_within_its_bounds(notify_config):
     notify_config(BACKOFF_BASE=5.0, BACKOFF_MAX=60.0)
-    assert retry_delay(attempt_in_round=1) == 5.0
+    first = [retry_delay(attempt_in_round=1) for _ in range(200)]
+    assert all(2.5 <= d <= 5.0 for d in first) and len(set(first)) > 100  # jittered, never immediate
     third = [retry_delay(attempt_in_round=3) for _ in range(200)]
-    assert all(5.0 <= d <= 20.0 for d in third) and len(set(third)) > 100
-    assert all(d <= 60.0 for d in (retry_delay(attempt_in_round=12) for _ in range(50)))
+    assert all(2.5 <= d <= 20.0 for d in third) and len(set(third)) > 100
+    assert min(third) < 5.0 and max(third) > 15.0  # drawn over the whole range, not from the base up
+    late = [retry_delay(attempt_in_round=12) for _ in range(200)]
+    assert all(2.5 <= d <= 60.0 for d in late) and max(late) > 50.0
     assert retry_delay(attempt_in_round=1, retry_after=120) == 120
 
 
