@@ -97,7 +97,9 @@ class ChannelInputSerializer(StrictInputSerializer):
     description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     config = serializers.JSONField(required=False)
     max_attempts = serializers.IntegerField(required=False, min_value=1, max_value=services.MAX_ATTEMPTS_LIMIT)
-    rate_limit_per_minute = serializers.IntegerField(required=False, allow_null=True, min_value=1)
+    rate_limit_per_minute = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=services.RATE_LIMIT_MAX
+    )
 
     def validate_config(self, value):
         if not isinstance(value, dict):

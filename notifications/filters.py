@@ -3,15 +3,43 @@
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from notifications.models import ChannelType, NotificationChannel, NotificationOutbox, NotificationStatus
 
+TRUE_VALUES = frozenset({"true", "1", "yes", "on"})
+FALSE_VALUES = frozenset({"false", "0", "no", "off"})
+
+
+class StrictBooleanField(forms.Field):
+    """true/false (also 1/0, yes/no, on/off, any case); anything else is invalid, not "no filter".
+
+    django-filter's BooleanFilter reads its value through NullBooleanSelect, which turns
+    `?active=maybe` into None, and None means the filter is skipped: every row comes back.
+    """
+
+    widget = forms.TextInput
+
+    def to_python(self, value: object) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in TRUE_VALUES:
+            return True
+        if text in FALSE_VALUES:
+            return False
+        raise forms.ValidationError("Must be true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
 
 class ChannelFilter(django_filters.FilterSet):
     channel_type = django_filters.ChoiceFilter(choices=ChannelType.choices)
-    active = django_filters.BooleanFilter()
-    paused = django_filters.BooleanFilter()
+    active = StrictBooleanFilter()
+    paused = StrictBooleanFilter()
     search = django_filters.CharFilter(method="filter_search", label="Name or description contains")
 
     class Meta:

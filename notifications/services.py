@@ -40,7 +40,10 @@ NAME_MAX = NotificationChannel._meta.get_field("name").max_length
 TARGET_MAX = NotificationChannel._meta.get_field("target").max_length
 SUBJECT_MAX = NotificationOutbox._meta.get_field("subject").max_length
 IDEMPOTENCY_KEY_MAX = NotificationOutbox._meta.get_field("idempotency_key").max_length
-MAX_ATTEMPTS_LIMIT = 50
+MAX_ATTEMPTS_LIMIT = 50  # well inside max_attempts' PositiveSmallIntegerField (32767)
+# Far above what any endpoint takes, and inside rate_limit_per_minute's integer column:
+# a larger number used to reach PostgreSQL and come back as an overflow (a 500).
+RATE_LIMIT_MAX = 100_000
 UNSET: Any = object()
 
 
@@ -118,14 +121,20 @@ def channel_clean(
                 errors["target"] = [str(exc)]
 
     if max_attempts is not UNSET:
-        if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or not 1 <= max_attempts <= 50:
+        if (
+            not isinstance(max_attempts, int)
+            or isinstance(max_attempts, bool)
+            or not 1 <= max_attempts <= MAX_ATTEMPTS_LIMIT
+        ):
             errors["max_attempts"] = [f"Must be an integer from 1 to {MAX_ATTEMPTS_LIMIT}."]
         else:
             cleaned["max_attempts"] = max_attempts
     if rate_limit_per_minute is not UNSET:
         value = rate_limit_per_minute
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            errors["rate_limit_per_minute"] = ["Must be a positive integer or null."]
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= RATE_LIMIT_MAX
+        ):
+            errors["rate_limit_per_minute"] = [f"Must be an integer from 1 to {RATE_LIMIT_MAX}, or null."]
         else:
             cleaned["rate_limit_per_minute"] = value
 
@@ -300,6 +309,9 @@ def notification_enqueue(
         errors["subject"] = ["Must be a string."]
     elif subject is not None and len(subject) > SUBJECT_MAX:
         errors["subject"] = [f"Ensure this field has no more than {SUBJECT_MAX} characters."]
+    elif subject is not None and ("\r" in subject or "\n" in subject):
+        # An email Subject header cannot carry a line break (it would start a new header).
+        errors["subject"] = ["Must be a single line (no CR or LF)."]
     if payload is not None and not isinstance(payload, dict):
         errors["payload"] = ["Must be a JSON object."]
     if idempotency_key is not None and (not idempotency_key.strip() or len(idempotency_key) > IDEMPOTENCY_KEY_MAX):
@@ -563,26 +575,31 @@ def outbox_claim_due_batch(*, limit: int, outbox_ids: list[int] | None = None) -
 @transaction.atomic
 def outbox_release(*, claims: list[Claim], not_before: datetime | None = None) -> int:
     """Hand leased notifications back undelivered (no attempt made), due again at `not_before`."""
-    ids = [claim.message.outbox_id for claim in claims]
-    return NotificationOutbox.objects.filter(pk__in=ids, status=NotificationStatus.SENDING).update(
-        status=NotificationStatus.PENDING,
-        locked_until=None,
-        next_attempt_at=not_before,
-        updated_at=timezone.now(),
+    by_lease: dict[datetime, list[int]] = defaultdict(list)
+    for claim in claims:
+        by_lease[claim.lease_until].append(claim.message.outbox_id)
+    now = timezone.now()
+    # Only rows still under this claim's lease: one claimed again since is not ours to hand back.
+    return sum(
+        NotificationOutbox.objects.filter(pk__in=ids, status=NotificationStatus.SENDING, locked_until=lease).update(
+            status=NotificationStatus.PENDING, locked_until=None, next_attempt_at=not_before, updated_at=now
+        )
+        for lease, ids in by_lease.items()
     )
 
 
 def retry_delay(*, attempt_in_round: int, retry_after: float | None = None) -> float:
     """Seconds until the next attempt: exponential backoff with full jitter, at least Retry-After.
 
-    The ceiling doubles from BACKOFF_BASE each attempt up to BACKOFF_MAX; the delay is drawn
-    uniformly between BACKOFF_BASE and that ceiling, so the first retry waits BACKOFF_BASE
-    and retries of many notifications spread out instead of arriving together.
+    The ceiling doubles from BACKOFF_BASE each attempt up to BACKOFF_MAX, and the delay is
+    drawn uniformly from half of BACKOFF_BASE up to that ceiling. Full jitter (AWS's
+    "Exponential Backoff and Jitter") spreads the retries of many notifications that failed
+    together, the first ones too; the floor keeps a retry from ever being immediate.
     """
     base = float(notify_settings.BACKOFF_BASE)
     cap = float(notify_settings.BACKOFF_MAX)
     ceiling = min(cap, base * (2 ** max(0, attempt_in_round - 1)))
-    delay = random.uniform(min(base, ceiling), ceiling)
+    delay = random.uniform(min(base / 2, ceiling), ceiling)
     if retry_after is not None:
         delay = max(delay, min(retry_after, 86_400.0))
     return delay
@@ -601,41 +618,31 @@ def final_outcome(result: DeliveryResult) -> str:
 def outbox_record_results(*, results: list[DeliveryResult]) -> None:
     """Write the attempts of a set of deliveries and move each notification and channel on.
 
-    Sent rows are finished in one UPDATE; retries and failures need a row each. A row is
-    only moved while it is still `sending`, so a late result cannot undo a newer state.
+    Sent rows are finished in one UPDATE per lease; retries and failures need a row each.
+    A row is only moved while it is still `sending` under this claim's lease: a worker
+    whose lease expired and whose row was claimed again records nothing (no attempt, no
+    channel health), so the new holder's result is the one that counts.
     """
     if not results:
         return
     now = timezone.now()
+    landed: list[DeliveryResult] = []
     attempts = []
-    sent_ids: list[int] = []
+    sent: dict[datetime, list[DeliveryResult]] = defaultdict(list)
     for result in results:
         outcome = final_outcome(result)
         error = result.error
         if outcome == AttemptOutcome.FAILED and result.outcome == AttemptOutcome.RETRY:
             error = f"{error} (gave up after {result.claim.max_attempts} attempts)"
-        attempts.append(
-            NotificationAttempt(
-                outbox_id=result.claim.message.outbox_id,
-                number=result.claim.message.attempt_number,
-                started_at=result.started_at,
-                duration_ms=result.duration_ms,
-                outcome=outcome,
-                http_status=result.http_status,
-                error=error,
-                response_excerpt=result.response_excerpt[:1024],
-            )
-        )
         if outcome == AttemptOutcome.SENT:
-            sent_ids.append(result.claim.message.outbox_id)
-        elif outcome == AttemptOutcome.RETRY:
+            sent[result.claim.lease_until].append(result)
+            continue
+        if outcome == AttemptOutcome.RETRY:
             delay = retry_delay(
                 attempt_in_round=result.claim.message.attempt_number - result.claim.retry_base,
                 retry_after=result.retry_after,
             )
-            NotificationOutbox.objects.filter(
-                pk=result.claim.message.outbox_id, status=NotificationStatus.SENDING
-            ).update(
+            moved = _still_leased(result.claim).update(
                 status=NotificationStatus.PENDING,
                 attempts=F("attempts") + 1,
                 last_error=error,
@@ -644,9 +651,7 @@ def outbox_record_results(*, results: list[DeliveryResult]) -> None:
                 updated_at=now,
             )
         else:
-            NotificationOutbox.objects.filter(
-                pk=result.claim.message.outbox_id, status=NotificationStatus.SENDING
-            ).update(
+            moved = _still_leased(result.claim).update(
                 status=NotificationStatus.FAILED,
                 attempts=F("attempts") + 1,
                 last_error=error,
@@ -654,18 +659,79 @@ def outbox_record_results(*, results: list[DeliveryResult]) -> None:
                 locked_until=None,
                 updated_at=now,
             )
+        if moved:
+            landed.append(result)
+            attempts.append(_attempt_row(result, outcome, error))
+        else:
+            _log_stale(result)
+    for lease_until, lease_results in sent.items():
+        for result in _finish_sent(lease_until, lease_results, now):
+            landed.append(result)
+            attempts.append(_attempt_row(result, AttemptOutcome.SENT, result.error))
     NotificationAttempt.objects.bulk_create(attempts)
-    if sent_ids:
-        NotificationOutbox.objects.filter(pk__in=sent_ids, status=NotificationStatus.SENDING).update(
-            status=NotificationStatus.SENT,
-            attempts=F("attempts") + 1,
-            sent_at=now,
-            last_error=None,
-            next_attempt_at=None,
-            locked_until=None,
-            updated_at=now,
-        )
-    _record_channel_health(results, now)
+    _record_channel_health(landed, now)
+
+
+def _still_leased(claim: Claim):
+    """The claim's row while it is still `sending` under this claim's lease (locked_until is the lease's stamp)."""
+    return NotificationOutbox.objects.filter(
+        pk=claim.message.outbox_id, status=NotificationStatus.SENDING, locked_until=claim.lease_until
+    )
+
+
+def _finish_sent(lease_until: datetime, results: list[DeliveryResult], now: datetime) -> list[DeliveryResult]:
+    """Mark the rows of one lease sent; return the results whose row still carried the lease."""
+    finished = {
+        "status": NotificationStatus.SENT,
+        "attempts": F("attempts") + 1,
+        "sent_at": now,
+        "last_error": None,
+        "next_attempt_at": None,
+        "locked_until": None,
+        "updated_at": now,
+    }
+    ids = [result.claim.message.outbox_id for result in results]
+    # The hot path is one UPDATE; only when some row was claimed again since (its lease
+    # expired) is it undone and redone row by row, to learn which rows are still ours.
+    savepoint = transaction.savepoint()
+    moved = NotificationOutbox.objects.filter(
+        pk__in=ids, status=NotificationStatus.SENDING, locked_until=lease_until
+    ).update(**finished)
+    if moved == len(ids):
+        transaction.savepoint_commit(savepoint)
+        return results
+    transaction.savepoint_rollback(savepoint)
+    landed = []
+    for result in results:
+        if _still_leased(result.claim).update(**finished):
+            landed.append(result)
+        else:
+            _log_stale(result)
+    return landed
+
+
+def _attempt_row(result: DeliveryResult, outcome: str, error: str) -> NotificationAttempt:
+    return NotificationAttempt(
+        outbox_id=result.claim.message.outbox_id,
+        number=result.claim.message.attempt_number,
+        started_at=result.started_at,
+        duration_ms=result.duration_ms,
+        outcome=outcome,
+        http_status=result.http_status,
+        error=error,
+        response_excerpt=result.response_excerpt[:1024],
+    )
+
+
+def _log_stale(result: DeliveryResult) -> None:
+    logger.warning(
+        "stale result of notification %s (attempt %s, %s) not recorded: its lease until %s expired "
+        "and the row was claimed again or changed",
+        result.claim.message.outbox_id,
+        result.claim.message.attempt_number,
+        result.outcome,
+        result.claim.lease_until.isoformat(),
+    )
 
 
 def _record_channel_health(results: list[DeliveryResult], now: datetime) -> None:

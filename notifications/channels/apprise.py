@@ -4,32 +4,50 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 import apprise as apprise_lib
 
 from notifications.channels.base import ChannelBackend, DeliveryContext, DeliveryReport, OutgoingMessage
-from notifications.channels.network import check_url
+from notifications.channels.network import checked_addresses
 from notifications.conf import notify_settings
 from notifications.exceptions import RetryableDeliveryError, UnresolvableHost, UnsafeTarget
 
-# Schemes whose host part is a real host chosen by the user (generic HTTP endpoints);
-# those pass the SSRF guard. Other schemes address a fixed vendor API with tokens.
-HOSTED_SCHEMES = {"json", "jsons", "xml", "xmls", "form", "forms", "ntfy", "ntfys", "matrix", "matrixs"}
+# Schemes that only talk to their vendor's fixed API: the URL's "host" is a token or an
+# account id (discord://{webhook_id}/{token}), never a server to connect to. Any other
+# scheme's host is treated as a server and guarded, so a scheme added to APPRISE_SCHEMES
+# without an entry here fails closed (its token does not resolve and is refused).
+FIXED_ENDPOINT_SCHEMES = {"slack", "discord", "pagerduty", "opsgenie", "tgram"}
+# Plugin modes that use the vendor's hosted service instead of the URL's host:
+# ntfy://topic posts to ntfy.sh; matrix://…?mode=t2bot to webhooks.t2bot.io.
+HOSTED_SERVICE_MODES = {"ntfy": "cloud", "ntfys": "cloud", "matrix": "t2bot", "matrixs": "t2bot"}
 
 
 def _scheme(target: str) -> str:
     return target.split("://", 1)[0].lower() if "://" in target else ""
 
 
-def _guard_host(target: str) -> None:
-    scheme = _scheme(target)
-    if scheme not in HOSTED_SCHEMES:
-        return
-    parts = urlsplit(target)
-    secure = scheme.endswith("s")
-    http_url = f"{'https' if secure else 'http'}://{parts.netloc.rsplit('@', 1)[-1]}/"
-    check_url(http_url)
+def contacted_hosts(scheme: str, plugin: Any) -> list[tuple[str, int]]:
+    """The (host, port) pairs chosen by the URL that an instantiated Apprise plugin connects to.
+
+    Email plugins connect to their SMTP server (`?smtp=`, or the host, or a provider's
+    known server), not to the host of the address; everything else to its host.
+    """
+    if scheme in FIXED_ENDPOINT_SCHEMES or getattr(plugin, "mode", None) == HOSTED_SERVICE_MODES.get(scheme, object()):
+        return []
+    port = plugin.port or (443 if getattr(plugin, "secure", False) else 80)
+    smtp_host = getattr(plugin, "smtp_host", None)
+    host = smtp_host or plugin.host
+    if not host:
+        raise UnsafeTarget("URL has no host")
+    return [(host, port)]
+
+
+def _guard_plugin(scheme: str, plugin: Any) -> None:
+    # Apprise opens its own connections (requests, smtplib) and resolves the name again,
+    # so unlike webhooks a DNS answer that changes between this check and the connection
+    # is not caught; the check still stops URLs that name a forbidden server outright.
+    for host, port in contacted_hosts(scheme, plugin):
+        checked_addresses(host, port)
 
 
 class AppriseBackend(ChannelBackend):
@@ -43,10 +61,11 @@ class AppriseBackend(ChannelBackend):
         allowed = [s.lower() for s in notify_settings.APPRISE_SCHEMES]
         if scheme not in allowed:
             raise ValueError(f"Scheme {scheme or '(none)'!r} is not allowed; allowed: {', '.join(allowed)}.")
-        if apprise_lib.Apprise.instantiate(target) is None:
+        plugin = apprise_lib.Apprise.instantiate(target)
+        if plugin is None:
             raise ValueError("Apprise does not understand this URL.")
         try:
-            _guard_host(target)
+            _guard_plugin(scheme, plugin)
         except UnsafeTarget as exc:
             raise ValueError(f"Target refused: {exc}.") from exc
         return target
@@ -55,17 +74,21 @@ class AppriseBackend(ChannelBackend):
         from notifications.exceptions import PermanentDeliveryError
 
         target = message.channel.target
-        if _scheme(target) not in [s.lower() for s in notify_settings.APPRISE_SCHEMES]:
+        scheme = _scheme(target)
+        if scheme not in [s.lower() for s in notify_settings.APPRISE_SCHEMES]:
             raise PermanentDeliveryError("scheme no longer in the allowlist")
+        # The plugin that is checked is the one that sends, so both read the URL the same way.
+        plugin = apprise_lib.Apprise.instantiate(target)
+        if plugin is None:
+            raise PermanentDeliveryError("Apprise does not understand this URL")
         try:
-            _guard_host(target)
+            _guard_plugin(scheme, plugin)
         except UnresolvableHost as exc:
             raise RetryableDeliveryError(f"network error: {exc}") from exc
         except UnsafeTarget as exc:
             raise PermanentDeliveryError(f"target refused: {exc}") from exc
         notifier = apprise_lib.Apprise()
-        if not notifier.add(target):
-            raise PermanentDeliveryError("Apprise does not understand this URL")
+        notifier.add(plugin)
         body = message.body
         if message.payload:
             body += "\n\n" + json.dumps(message.payload, indent=2, ensure_ascii=False)

@@ -89,6 +89,12 @@ class EmailBackend(ChannelBackend):
         except (smtplib.SMTPException, OSError) as exc:
             self._forget_connection(context)
             raise RetryableDeliveryError(f"mail error: {exc.__class__.__name__}: {exc}") from exc
+        except ValueError as exc:
+            # BadHeaderError (a CR/LF in the subject of a row queued before enqueue refused
+            # them) or another header or address that cannot be sent: retrying cannot help.
+            # The session is dropped in case smtplib was mid-transaction.
+            self._forget_connection(context)
+            raise PermanentDeliveryError(f"message refused: {exc}") from exc
         if not sent:
             raise RetryableDeliveryError("mail backend reported nothing sent")
         return DeliveryReport(response_excerpt=f"accepted for {len(email.to)} recipient(s)")

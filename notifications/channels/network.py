@@ -35,10 +35,42 @@ MAX_BODY_BYTES = 64 * 1024
 LINK_LOCAL = (ipaddress.ip_network("169.254.0.0/16"), ipaddress.ip_network("fe80::/10"))
 
 
+NAT64_PREFIXES = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries to an IPv4 host, if any.
+
+    A NAT64 gateway (64:ff9b::/96, RFC 6052; 64:ff9b:1::/48, RFC 8215), a 6to4 relay
+    (2002::/16), a Teredo relay, or the host's own stack (IPv4-mapped ::ffff:0:0/96,
+    IPv4-compatible ::/96) delivers such a connection to the IPv4 address, so that is
+    the address the guard must judge: 64:ff9b::a9fe:a9fe is 169.254.169.254.
+    """
+    if address.ipv4_mapped:
+        return address.ipv4_mapped
+    if address.sixtofour:
+        return address.sixtofour
+    if address.teredo:
+        return address.teredo[1]
+    if any(address in prefix for prefix in NAT64_PREFIXES) or (
+        address in IPV4_COMPATIBLE and int(address) > 1  # :: and ::1 are not IPv4-compatible addresses
+    ):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def address_refusal(address: IPAddress, *, allow_private: bool) -> str | None:
     """Why `address` may not be reached, or None when it may."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = embedded_ipv4(address)
+        if embedded is not None:
+            reason = address_refusal(embedded, allow_private=allow_private)
+            if reason:
+                return f"{address} carries IPv4 {reason}"
+            if address.ipv4_mapped:  # not an IPv6 destination at all: the IPv4 one is all there is
+                return None
+            # A tunnel prefix must pass as an IPv6 address too (Teredo's 2001::/32 is not global).
     if any(address in network for network in LINK_LOCAL) or address.is_link_local:
         return f"{address} is link-local (e.g. cloud metadata) and is always refused"
     if address.is_unspecified or address.is_multicast:

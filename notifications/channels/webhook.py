@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -14,8 +15,34 @@ from notifications.channels.base import DeliveryContext, DeliveryReport, Outgoin
 from notifications.channels.http import HttpChannelBackend
 from notifications.exceptions import PermanentDeliveryError
 
-# Headers a channel's config may not override: they carry the signature.
-RESERVED_HEADERS = {"webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "host", "content-length"}
+# Headers a channel's config may not override: they carry the signature, or they frame the
+# request (a Transfer-Encoding next to http.client's Content-Length would garble the body).
+RESERVED_HEADERS = {
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "content-type",
+    "host",
+    "content-length",
+    "transfer-encoding",
+}
+# RFC 7230 section 3.2.6: a header name is a token of these characters.
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def header_refusal(name: str, value: str) -> str | None:
+    """Why a configured header cannot be sent, or None when it can."""
+    if not HEADER_NAME.fullmatch(name):
+        return f"header name {name!r} is not a valid token (RFC 7230: letters, digits and !#$%&'*+-.^_`|~)"
+    if name.lower() in RESERVED_HEADERS:
+        return f"header {name!r} is set by OpsConsole and may not be overridden"
+    if any(c in value for c in "\r\n\0"):
+        return f"the value of header {name!r} may not contain CR, LF or NUL"
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        return f"the value of header {name!r} must be Latin-1 text (HTTP headers cannot carry other characters)"
+    return None
 
 
 def generate_secret() -> str:
@@ -66,9 +93,9 @@ class WebhookBackend(HttpChannelBackend):
             isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
         ):
             raise ValueError("headers must be an object of string values.")
-        reserved = sorted(k for k in headers if k.lower() in RESERVED_HEADERS)
-        if reserved:
-            raise ValueError(f"headers may not set {', '.join(reserved)}.")
+        refusals = [reason for name, value in headers.items() if (reason := header_refusal(name, value))]
+        if refusals:
+            raise ValueError(f"Invalid headers: {'; '.join(refusals)}.")
         return config
 
     def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport:

@@ -48,6 +48,17 @@ def test_the_admin_form_shows_the_services_validation_errors(admin_client):
     assert not NotificationChannel.objects.exists()
 
 
+def test_the_admin_refuses_a_rate_limit_the_api_refuses(admin_client):
+    form = {"name": "ops", "channel_type": "log", "target": "ops", "config": "{}", "max_attempts": "8"}
+    url = reverse("admin:notifications_notificationchannel_add")
+    response = admin_client.post(url, {**form, "rate_limit_per_minute": "100001"})
+    assert response.status_code == 200
+    assert "from 1 to 100000" in response.content.decode()
+    assert not NotificationChannel.objects.exists()
+    admin_client.post(url, {**form, "rate_limit_per_minute": "100000"})
+    assert NotificationChannel.objects.get().rate_limit_per_minute == 100_000
+
+
 def test_rotate_secret_action_shows_the_new_secret(admin_client):
     channel = WebhookChannelFactory()
     old = channel.secret

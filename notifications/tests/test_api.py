@@ -101,6 +101,104 @@ def test_patch_changes_a_channel_and_revalidates_the_target(api):
     assert bad.status_code == 400 and "target" in bad.json()["errors"]
 
 
+@pytest.mark.parametrize(
+    ("headers", "named"),
+    [
+        ({"X Team": "ops"}, "X Team"),  # a space is not a token character
+        ({"X-Team:": "ops"}, "X-Team:"),
+        ({"": "ops"}, "''"),
+        ({"X-Team": "ops\r\nX-Injected: 1"}, "X-Team"),
+        ({"X-Team": "ops\n"}, "X-Team"),
+        ({"X-Team": "ops\u0000"}, "X-Team"),
+        ({"X-Team": "\u00e9quipe \u2603"}, "X-Team"),  # the snowman is not Latin-1
+        ({"Webhook-Signature": "v1,forged"}, "Webhook-Signature"),
+        ({"webhook-id": "msg_mine"}, "webhook-id"),
+        ({"WEBHOOK-TIMESTAMP": "0"}, "WEBHOOK-TIMESTAMP"),
+        ({"Content-Type": "text/plain"}, "Content-Type"),
+        ({"Host": "internal"}, "Host"),
+        ({"Content-Length": "0"}, "Content-Length"),
+    ],
+)
+def test_a_webhook_header_that_cannot_be_sent_or_would_override_ours_is_a_400_on_config_naming_it(
+    api, allow_private, headers, named
+):
+    body = {"name": "h", "channel_type": "webhook", "target": "https://127.0.0.1/hook", "config": {"headers": headers}}
+    response = post(api, "/system/notify/channels", body)
+    assert response.status_code == 400
+    assert named in response.json()["errors"]["config"][0]
+    assert not NotificationChannel.objects.exists()
+
+
+def test_patching_webhook_headers_is_validated_too(api, allow_private):
+    channel = WebhookChannelFactory(target="https://127.0.0.1/hook")
+    url = f"/system/notify/channels/{channel.pk}"
+
+    def patch(headers):
+        return api.patch(url, data=json.dumps({"config": {"headers": headers}}), content_type="application/json")
+
+    assert patch({"X-Team": "ops", "X-Note": "caf\u00e9"}).status_code == 200
+    bad = patch({"X-Team": "ops\r\nX-Injected: 1"})
+    assert bad.status_code == 400 and "X-Team" in bad.json()["errors"]["config"][0]
+    assert reload_channel(channel).config == {"headers": {"X-Team": "ops", "X-Note": "caf\u00e9"}}
+
+
+def reload_channel(channel):
+    channel.refresh_from_db()
+    return channel
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_attempts", 51),
+        ("max_attempts", 2**15),
+        ("rate_limit_per_minute", 100_001),
+        ("rate_limit_per_minute", 2**31),
+    ],
+)
+def test_limits_beyond_their_bounds_are_a_400_on_create_and_patch(api, field, value):
+    body = {"name": "x", "channel_type": "log", "target": "ops", field: value}
+    response = post(api, "/system/notify/channels", body)
+    assert response.status_code == 400 and field in response.json()["errors"]
+    channel = ChannelFactory()
+    url = f"/system/notify/channels/{channel.pk}"
+    bad = api.patch(url, data=json.dumps({field: value}), content_type="application/json")
+    assert bad.status_code == 400 and field in bad.json()["errors"]
+
+
+def test_limits_at_their_bounds_are_stored(api):
+    body = {"name": "x", "channel_type": "log", "target": "ops", "max_attempts": 50, "rate_limit_per_minute": 100_000}
+    response = post(api, "/system/notify/channels", body)
+    assert response.status_code == 201
+    channel = NotificationChannel.objects.get(name="x")
+    assert (channel.max_attempts, channel.rate_limit_per_minute) == (50, 100_000)
+
+
+def test_channels_filter_by_active_and_paused(api):
+    ChannelFactory(name="on", active=True)
+    ChannelFactory(name="off", active=False)
+    ChannelFactory(name="held", paused=True)
+
+    def names(**params):
+        response = api.get("/system/notify/channels", params)
+        assert response.status_code == 200
+        return sorted(channel["name"] for channel in response.json()["results"])
+
+    assert names(active="false") == ["off"]
+    assert names(active="true", paused="false") == ["on"]
+    assert names(paused="True") == ["held"]
+    assert names(active="0") == names(active="no") == ["off"]
+
+
+@pytest.mark.parametrize("field", ["active", "paused"])
+@pytest.mark.parametrize("value", ["maybe", "2", "ture"])
+def test_an_invalid_boolean_filter_value_is_a_400_naming_the_field(api, field, value):
+    ChannelFactory()
+    response = api.get("/system/notify/channels", {field: value})
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
 def test_deleting_a_channel_with_notifications_is_a_409_telling_to_deactivate(api):
     notification = OutboxFactory()
     response = api.delete(f"/system/notify/channels/{notification.channel_id}")
@@ -151,6 +249,8 @@ def test_the_same_idempotency_key_answers_200_with_the_same_row(api):
         ({"channel_id": 1, "body": "b", "payload": [1]}, "payload", 400),
         ({"channel_id": 1, "body": "b", "payload": "text"}, "payload", 400),
         ({"channel_id": 1, "body": "b", "colour": "red"}, "colour", 400),
+        ({"channel_id": 1, "body": "b", "subject": "Disk full\r\nBcc: everyone@example.com"}, "subject", 400),
+        ({"channel_id": 1, "body": "b", "subject": "Disk\nfull"}, "subject", 400),
     ],
 )
 def test_bad_enqueue_input_is_a_400_and_writes_nothing(api, body, field, status):

@@ -1,5 +1,6 @@
 """Each channel backend against a real peer."""
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 
@@ -44,6 +45,14 @@ def test_webhook_signature_verifies_with_standardwebhooks(sink):
     assert data["type"] == "notification"
     assert data["data"]["subject"] == "Disk almost full"
     assert data["data"]["payload"] == {"host": "web-1"}
+
+
+def test_webhook_headers_the_config_accepts_arrive_as_configured(sink):
+    config = {"headers": {"X-Team": "ops", "X-Site": "Z\u00fcrich", "X-Build.v2~rc": "a b"}}
+    get_backend("webhook").clean_config(config)
+    send(message("webhook", sink.url, secret=generate_secret(), config=config))
+    headers = {name.lower(): value for name, value in sink.received[0].headers.items()}
+    assert (headers["x-team"], headers["x-build.v2~rc"], headers["x-site"]) == ("ops", "a b", "Z\u00fcrich")
 
 
 def test_webhook_signed_with_another_secret_does_not_verify(sink):
@@ -125,6 +134,15 @@ def test_email_refused_recipient_fails_permanently(smtp_server):
         send(message("email", "reject@example.com"))
 
 
+def test_email_with_a_line_break_in_the_subject_fails_permanently_and_sends_nothing(smtp_server):
+    bad = dataclasses.replace(message("email", "a@example.com"), subject="Disk full\r\nBcc: everyone@example.com")
+    with DeliveryContext() as context:
+        with pytest.raises(PermanentDeliveryError, match="message refused"):
+            get_backend("email").send(bad, context)
+        get_backend("email").send(message("email", "b@example.com"), context)  # the thread's next mail still goes
+    assert [envelope.rcpt_tos for envelope in smtp_server.envelopes] == [["b@example.com"]]
+
+
 def test_email_to_a_server_that_is_down_is_retryable(settings):
     from notifications.tests.conftest import free_port
 
@@ -158,6 +176,56 @@ def test_apprise_generic_url_to_metadata_is_refused(notify_config, allow_private
     notify_config(APPRISE_SCHEMES=["json"])
     with pytest.raises(ValueError, match="link-local"):
         get_backend("apprise").clean_target("json://169.254.169.254/latest", {})
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "mailto://u:p@169.254.169.254",  # the host is the SMTP server
+        "mailto://u:p@example.com?smtp=169.254.169.254",  # ?smtp= names the SMTP server
+        "mailtos://u:p@example.com?smtp=[64:ff9b::a9fe:a9fe]",
+        "ntfys://169.254.169.254/topic",
+    ],
+)
+def test_apprise_servers_at_link_local_addresses_are_refused_for_every_scheme(target, notify_config, allow_private):
+    notify_config(APPRISE_SCHEMES=["mailto", "mailtos", "ntfys"])
+    with pytest.raises(ValueError, match="link-local"):
+        get_backend("apprise").clean_target(target, {})
+
+
+def test_apprise_smtp_server_at_a_private_address_needs_the_setting(notify_config, settings):
+    notify_config(APPRISE_SCHEMES=["mailto"])
+    target = "mailto://u:p@example.com?smtp=10.0.0.25"
+    with pytest.raises(ValueError, match="private"):
+        get_backend("apprise").clean_target(target, {})
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    assert get_backend("apprise").clean_target(target, {}) == target
+
+
+@pytest.mark.parametrize("target", ["ntfy://alerts-topic", "discord://1234567/webhook-token", "pagerduty://key@intkey"])
+def test_apprise_urls_to_the_vendors_own_service_need_no_host_of_their_own(target, notify_config):
+    notify_config(APPRISE_SCHEMES=["ntfy", "discord", "pagerduty"])
+    assert get_backend("apprise").clean_target(target, {}) == target
+
+
+def test_apprise_email_is_sent_through_the_smtp_server_the_guard_allowed(smtp_server, notify_config, allow_private):
+    notify_config(APPRISE_SCHEMES=["mailto"])
+    target = f"mailto://127.0.0.1:{allow_private.EMAIL_PORT}?from=ops@example.com&to=oncall@example.com"
+    assert get_backend("apprise").clean_target(target, {}) == target
+    send(message("apprise", target))
+    assert [envelope.rcpt_tos for envelope in smtp_server.envelopes] == [["oncall@example.com"]]
+
+
+def test_apprise_delivery_to_an_smtp_server_no_longer_allowed_is_refused_unsent(
+    smtp_server, notify_config, allow_private
+):
+    notify_config(APPRISE_SCHEMES=["mailto"])
+    target = f"mailto://u:p@example.com:{allow_private.EMAIL_PORT}?smtp=127.0.0.1&to=oncall@example.com"
+    get_backend("apprise").clean_target(target, {})  # accepted while private targets were allowed
+    allow_private.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = False
+    with pytest.raises(PermanentDeliveryError, match="private"):
+        send(message("apprise", target))
+    assert smtp_server.envelopes == []
 
 
 def test_log_channel_writes_the_message_to_the_log(caplog):

@@ -8,9 +8,10 @@ import time_machine
 from django.utils import timezone
 
 from maintenance.services import maintenance_set_mode
-from notifications.dispatch import notification_deliver, notification_dispatch_due
+from notifications.channels import DeliveryContext
+from notifications.dispatch import attempt_delivery, notification_deliver, notification_dispatch_due
 from notifications.models import AttemptOutcome, NotificationChannel, NotificationOutbox, NotificationStatus
-from notifications.services import outbox_claim_due_batch, retry_delay
+from notifications.services import outbox_claim_due_batch, outbox_record_results, outbox_release, retry_delay
 from notifications.tests.conftest import make_sink
 from notifications.tests.factories import OutboxFactory, WebhookChannelFactory
 
@@ -51,7 +52,7 @@ def test_flaky_endpoint_503_503_204_is_sent_after_three_attempts_with_one_webhoo
         notification_dispatch_due()
         reload(notification)
         assert notification.status == NotificationStatus.PENDING
-        assert notification.next_attempt_at >= timezone.now() + timedelta(seconds=4)
+        assert notification.next_attempt_at >= timezone.now() + timedelta(seconds=2)  # at least half the base
         notification_dispatch_due()  # not due yet: nothing is sent
         assert len(sink.received) == 1
         traveller.shift(timedelta(seconds=6))
@@ -129,10 +130,13 @@ def test_the_attempt_log_keeps_the_first_kilobyte_of_the_response(threaded_https
 
 def test_backoff_grows_with_full_jitter_within_its_bounds(notify_config):
     notify_config(BACKOFF_BASE=5.0, BACKOFF_MAX=60.0)
-    assert retry_delay(attempt_in_round=1) == 5.0
+    first = [retry_delay(attempt_in_round=1) for _ in range(200)]
+    assert all(2.5 <= d <= 5.0 for d in first) and len(set(first)) > 100  # jittered, never immediate
     third = [retry_delay(attempt_in_round=3) for _ in range(200)]
-    assert all(5.0 <= d <= 20.0 for d in third) and len(set(third)) > 100
-    assert all(d <= 60.0 for d in (retry_delay(attempt_in_round=12) for _ in range(50)))
+    assert all(2.5 <= d <= 20.0 for d in third) and len(set(third)) > 100
+    assert min(third) < 5.0 and max(third) > 15.0  # drawn over the whole range, not from the base up
+    late = [retry_delay(attempt_in_round=12) for _ in range(200)]
+    assert all(2.5 <= d <= 60.0 for d in late) and max(late) > 50.0
     assert retry_delay(attempt_in_round=1, retry_after=120) == 120
 
 
@@ -149,6 +153,60 @@ def test_an_expired_lease_is_reclaimed_and_delivered_with_the_same_id(sink, hook
         notification_dispatch_due()
     assert [r.message_id for r in sink.received] == [notification.message_id]
     assert reload(notification).status == NotificationStatus.SENT
+
+
+def deliver_claims(claims):
+    with DeliveryContext() as context:
+        return [attempt_delivery(claim, context) for claim in claims]
+
+
+def test_a_stale_lease_holders_late_result_changes_nothing_and_the_new_holders_result_lands(
+    sink, hook, notify_config, caplog
+):
+    notify_config(LEASE_SECONDS=60)
+    sink.statuses = [410, 204]  # worker A hears 410 Gone, worker B gets through
+    notification = OutboxFactory(channel=hook)
+    with time_machine.travel(timezone.now(), tick=True) as traveller:
+        claims_a = outbox_claim_due_batch(limit=10)
+        results_a = deliver_claims(claims_a)  # A delivers, then stalls past its lease
+        traveller.shift(timedelta(seconds=61))
+        claims_b = outbox_claim_due_batch(limit=10)
+        assert [c.message.outbox_id for c in claims_b] == [notification.pk]
+        with caplog.at_level("WARNING", logger="notifications.services"):
+            outbox_record_results(results=results_a)
+        assert "stale result" in caplog.text
+        reload(notification)
+        assert (notification.status, notification.attempts) == (NotificationStatus.SENDING, 0)
+        assert notification.locked_until == claims_b[0].lease_until
+        assert not notification.attempt_log.exists()
+        reload(hook)
+        assert hook.active and hook.consecutive_failures == 0 and hook.last_failure_at is None
+        outbox_record_results(results=deliver_claims(claims_b))
+    reload(notification)
+    assert (notification.status, notification.attempts) == (NotificationStatus.SENT, 1)
+    assert list(notification.attempt_log.values_list("outcome", "http_status")) == [(AttemptOutcome.SENT, 204)]
+    assert reload(hook).active and hook.last_success_at is not None
+
+
+def test_a_late_batch_of_sent_results_finishes_only_the_rows_still_under_its_lease(sink, hook, notify_config):
+    notify_config(LEASE_SECONDS=60)
+    sink.statuses = [204, 204, 503]
+    kept, reclaimed = OutboxFactory(channel=hook), OutboxFactory(channel=hook)
+    with time_machine.travel(timezone.now(), tick=True) as traveller:
+        claims_a = outbox_claim_due_batch(limit=10)
+        results_a = deliver_claims(claims_a)
+        traveller.shift(timedelta(seconds=61))
+        claims_b = outbox_claim_due_batch(limit=10, outbox_ids=[reclaimed.pk])
+        # B cannot hand back or finish A's other row, and A cannot hand back B's.
+        assert outbox_release(claims=[c for c in claims_a if c.message.outbox_id == reclaimed.pk]) == 0
+        outbox_record_results(results=results_a)
+        assert reload(kept).status == NotificationStatus.SENT
+        assert reload(reclaimed).status == NotificationStatus.SENDING
+        outbox_record_results(results=deliver_claims(claims_b))
+    assert (reload(reclaimed).status, reclaimed.attempts) == (NotificationStatus.PENDING, 1)
+    assert list(reclaimed.attempt_log.values_list("outcome", "http_status")) == [(AttemptOutcome.RETRY, 503)]
+    assert list(kept.attempt_log.values_list("outcome", flat=True)) == [AttemptOutcome.SENT]
+    assert reload(hook).consecutive_failures == 1
 
 
 def test_delivering_twice_sends_once(sink, hook):

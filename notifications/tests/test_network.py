@@ -224,3 +224,29 @@ def test_https_refuses_a_certificate_outside_the_ca_bundle(tls_server, settings)
     settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = True
     with guarded_http_client() as client, pytest.raises(ssl.SSLCertVerificationError):
         client.post(f"https://localhost:{tls_server.server_port}/hook", content=b"{}")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a9fe:a9fe",  # NAT64 (RFC 6052)
+        "64:ff9b:1::a9fe:a9fe",  # local-use NAT64 (RFC 8215)
+        "2002:a9fe:a9fe::1",  # 6to4
+        "::169.254.169.254",  # IPv4-compatible
+        "::ffff:169.254.169.254",  # IPv4-mapped
+        "2001:0:4136:e378:8000:63bf:5601:5601",  # Teredo, client 169.254.169.254 (stored inverted)
+    ],
+)
+def test_ipv4_link_local_inside_an_ipv6_address_is_refused_even_when_private_is_allowed(address):
+    assert "link-local" in address_refusal(ipaddress.ip_address(address), allow_private=True)
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::7f00:1", "2002:0a00:0001::1", "::10.0.0.1"])
+def test_ipv4_loopback_or_private_inside_an_ipv6_address_is_refused_by_default(address):
+    assert "private" in address_refusal(ipaddress.ip_address(address), allow_private=False)
+    assert address_refusal(ipaddress.ip_address(address), allow_private=True) is None
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::5db8:d70e", "2002:5db8:d70e::1", "::ffff:93.184.215.14"])
+def test_a_public_ipv4_inside_an_ipv6_address_is_allowed(address):
+    assert address_refusal(ipaddress.ip_address(address), allow_private=False) is None

@@ -35,6 +35,11 @@ def test_non_webhook_channels_have_no_secret():
         ({"channel_type": "log", "target": "ops", "config": ["a"]}, "config"),
         ({"channel_type": "webhook", "target": "https://93.184.215.14/h", "config": {"colour": "red"}}, "config"),
         ({"channel_type": "log", "target": "ops", "max_attempts": 0}, "max_attempts"),
+        ({"channel_type": "log", "target": "ops", "max_attempts": 51}, "max_attempts"),
+        ({"channel_type": "log", "target": "ops", "max_attempts": 2**15}, "max_attempts"),
+        ({"channel_type": "log", "target": "ops", "rate_limit_per_minute": 0}, "rate_limit_per_minute"),
+        ({"channel_type": "log", "target": "ops", "rate_limit_per_minute": 100_001}, "rate_limit_per_minute"),
+        ({"channel_type": "log", "target": "ops", "rate_limit_per_minute": 2**31}, "rate_limit_per_minute"),
     ],
 )
 def test_bad_channel_input_names_the_field_and_writes_nothing(fields, bad_field):
