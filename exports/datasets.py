@@ -5,6 +5,7 @@ from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 
 from exports.models import ExportFormat, ExportJob, JobStatus
 from exports.registry import Column, Dataset, register
+from opsconsole.api.filters import IntegerFilter, IsoDateTimeFromToRangeFilter
 
 
 class ExportJobExportFilter(django_filters.FilterSet):
@@ -12,7 +13,7 @@ class ExportJobExportFilter(django_filters.FilterSet):
     job_type = django_filters.CharFilter()
     format = django_filters.ChoiceFilter(choices=ExportFormat.choices)
     requested_by = django_filters.CharFilter()
-    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+    created = IsoDateTimeFromToRangeFilter(field_name="created_at")
 
     class Meta:
         model = ExportJob
@@ -23,10 +24,10 @@ class LogEntryExportFilter(django_filters.FilterSet):
     action_flag = django_filters.ChoiceFilter(
         choices=[(ADDITION, "addition"), (CHANGE, "change"), (DELETION, "deletion")]
     )
-    user = django_filters.NumberFilter(field_name="user_id", label="User id")
+    user = IntegerFilter(field_name="user_id", label="User id")
     app_label = django_filters.CharFilter(field_name="content_type__app_label")
     model = django_filters.CharFilter(field_name="content_type__model")
-    action_time = django_filters.IsoDateTimeFromToRangeFilter()
+    action_time = IsoDateTimeFromToRangeFilter()
 
     class Meta:
         model = LogEntry

@@ -3,6 +3,7 @@
 import django_filters
 
 from exports.models import ExportFormat, ExportJob, JobStatus
+from opsconsole.api.filters import IsoDateTimeFromToRangeFilter
 
 
 class ExportJobFilter(django_filters.FilterSet):
@@ -10,7 +11,7 @@ class ExportJobFilter(django_filters.FilterSet):
     job_type = django_filters.CharFilter(help_text="A dataset name or 'snapshot'.")
     format = django_filters.ChoiceFilter(choices=ExportFormat.choices)
     requested_by = django_filters.CharFilter()
-    created = django_filters.IsoDateTimeFromToRangeFilter(
+    created = IsoDateTimeFromToRangeFilter(
         field_name="created_at", help_text="created_after / created_before (ISO 8601)."
     )
 

@@ -20,6 +20,7 @@ from django.db.models.functions import Cast
 from django.http import QueryDict
 
 from exports.exceptions import InvalidExportRequest, UnknownDataset
+from opsconsole.api.filters import FALSE_VALUES, TRUE_VALUES, StrictBooleanFilter, filter_keys
 
 
 class Kind(StrEnum):
@@ -92,22 +93,6 @@ def _field_kind(model_field: models.Field) -> Kind:
         raise ImproperlyConfigured(f"column type {internal} is not exportable yet") from exc
 
 
-def filter_keys(filterset_class: type[django_filters.FilterSet]) -> set[str]:
-    """The data keys a FilterSet reads (range filters read `<name>_after`, `<name>_before`, ...)."""
-    keys: set[str] = set()
-    for name, flt in filterset_class.base_filters.items():
-        widget = getattr(flt.field_class, "widget", None)
-        suffixes = getattr(widget, "suffixes", None)
-        if suffixes:
-            keys.update(f"{name}_{suffix}" if suffix else name for suffix in suffixes)
-        else:
-            keys.add(name)
-    return keys
-
-
-_BOOLEAN_WORDS = {"true": "true", "1": "true", "false": "false", "0": "false"}
-
-
 def _canonical_value(value: Any) -> str | list[str]:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -161,12 +146,14 @@ class Dataset:
         canonical = {key: _canonical_value(params[key]) for key in sorted(params) if key in allowed}
         for key, value in canonical.items():
             # django-filter reads an unrecognised boolean as "no filter": that would export every row.
-            if isinstance(self.filterset.base_filters.get(key), django_filters.BooleanFilter):
-                flag = _BOOLEAN_WORDS.get(str(value).lower())
-                if flag is None:
-                    errors[f"{field_name}.{key}"] = ["Expected true or false."]
-                else:
-                    canonical[key] = flag
+            # (StrictBooleanFilter refuses it below; a plain BooleanFilter would not, so check here too.)
+            flt = self.filterset.base_filters.get(key)
+            if isinstance(flt, django_filters.BooleanFilter):
+                text = str(value).strip().lower()
+                if text in TRUE_VALUES or text in FALSE_VALUES:
+                    canonical[key] = "true" if text in TRUE_VALUES else "false"
+                elif not isinstance(flt, StrictBooleanFilter):
+                    errors[f"{field_name}.{key}"] = ["Must be true or false."]
         filterset = self.filterset(data=self._query_dict(canonical), queryset=self.queryset())
         if not filterset.is_valid():
             for name, messages in filterset.errors.items():

@@ -4,13 +4,14 @@ import django_filters
 
 from exports.registry import Column, Dataset, register
 from maintenance.models import MaintenanceEvent, Mode
+from opsconsole.api.filters import IsoDateTimeFromToRangeFilter
 
 
 class MaintenanceEventExportFilter(django_filters.FilterSet):
     from_mode = django_filters.ChoiceFilter(choices=Mode.choices)
     to_mode = django_filters.ChoiceFilter(choices=Mode.choices)
     source = django_filters.CharFilter()
-    at = django_filters.IsoDateTimeFromToRangeFilter()
+    at = IsoDateTimeFromToRangeFilter()
 
     class Meta:
         model = MaintenanceEvent

@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 
 from maintenance.models import MaintenanceEvent, Mode
+from opsconsole.api.filters import IsoDateTimeFromToRangeFilter
 
 
 class MaintenanceEventFilter(django_filters.FilterSet):
@@ -12,9 +13,7 @@ class MaintenanceEventFilter(django_filters.FilterSet):
     from_mode = django_filters.ChoiceFilter(choices=Mode.choices, help_text="Mode before the change.")
     actor = django_filters.CharFilter(field_name="actor_name", help_text="Username of who made the change.")
     source = django_filters.CharFilter(help_text="api, admin, command or schedule.")
-    at = django_filters.IsoDateTimeFromToRangeFilter(
-        help_text="When the change was made: at_after / at_before (ISO 8601, inclusive)."
-    )
+    at = IsoDateTimeFromToRangeFilter(help_text="When the change was made: at_after / at_before (ISO 8601, inclusive).")
 
     class Meta:
         model = MaintenanceEvent

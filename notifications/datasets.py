@@ -11,14 +11,15 @@ from notifications.models import (
     NotificationOutbox,
     NotificationStatus,
 )
+from opsconsole.api.filters import IntegerFilter, IsoDateTimeFromToRangeFilter, StrictBooleanFilter
 
 
 class ChannelExportFilter(django_filters.FilterSet):
     channel_type = django_filters.ChoiceFilter(choices=ChannelType.choices)
-    active = django_filters.BooleanFilter()
-    paused = django_filters.BooleanFilter()
+    active = StrictBooleanFilter()
+    paused = StrictBooleanFilter()
     name = django_filters.CharFilter(lookup_expr="icontains", label="Name contains")
-    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
+    created = IsoDateTimeFromToRangeFilter(field_name="created_at")
 
     class Meta:
         model = NotificationChannel
@@ -27,10 +28,10 @@ class ChannelExportFilter(django_filters.FilterSet):
 
 class OutboxExportFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(choices=NotificationStatus.choices, distinct=False)
-    channel = django_filters.NumberFilter(field_name="channel_id", label="Channel id")
+    channel = IntegerFilter(field_name="channel_id", label="Channel id")
     channel_type = django_filters.ChoiceFilter(field_name="channel__channel_type", choices=ChannelType.choices)
-    created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
-    sent = django_filters.IsoDateTimeFromToRangeFilter(field_name="sent_at")
+    created = IsoDateTimeFromToRangeFilter(field_name="created_at")
+    sent = IsoDateTimeFromToRangeFilter(field_name="sent_at")
 
     class Meta:
         model = NotificationOutbox
@@ -39,9 +40,9 @@ class OutboxExportFilter(django_filters.FilterSet):
 
 class AttemptExportFilter(django_filters.FilterSet):
     outcome = django_filters.ChoiceFilter(choices=AttemptOutcome.choices)
-    outbox = django_filters.NumberFilter(field_name="outbox_id", label="Notification id")
-    http_status = django_filters.NumberFilter()
-    started = django_filters.IsoDateTimeFromToRangeFilter(field_name="started_at")
+    outbox = IntegerFilter(field_name="outbox_id", label="Notification id")
+    http_status = IntegerFilter()
+    started = IsoDateTimeFromToRangeFilter(field_name="started_at")
 
     class Meta:
         model = NotificationAttempt

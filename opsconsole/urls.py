@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from opsconsole import health
-from opsconsole.api.views import SystemRootView
+from opsconsole.api.views import SystemRootView, not_found
 
 
 def system(prefix: str) -> str:
@@ -28,6 +28,7 @@ urlpatterns = [
     re_path(system("exports"), include("exports.urls")),
     re_path(system("retention"), include("retention.urls")),
     re_path(system("maintenance"), include("maintenance.urls")),
+    re_path(r"^system/", not_found),
     # The dashboard replaces the admin index; every other admin path falls through.
     path("admin/", include("opsconsole.dashboard.urls")),
     path("admin/", admin.site.urls),

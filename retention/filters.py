@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import django_filters
 
+from opsconsole.api.filters import IsoDateTimeFromToRangeFilter, StrictBooleanFilter
 from retention.models import DataRetentionPolicy, PurgeRun, PurgeStatus, PurgeTrigger
 
 
 class PolicyFilter(django_filters.FilterSet):
     category = django_filters.CharFilter()
-    enabled = django_filters.BooleanFilter()
-    legal_hold = django_filters.BooleanFilter()
+    enabled = StrictBooleanFilter()
+    legal_hold = StrictBooleanFilter()
 
     class Meta:
         model = DataRetentionPolicy
@@ -21,9 +22,9 @@ class PurgeRunFilter(django_filters.FilterSet):
     category = django_filters.CharFilter()
     status = django_filters.ChoiceFilter(choices=PurgeStatus.choices)
     trigger = django_filters.ChoiceFilter(choices=PurgeTrigger.choices)
-    dry_run = django_filters.BooleanFilter()
+    dry_run = StrictBooleanFilter()
     # ?started_after=…&started_before=… (ISO 8601)
-    started = django_filters.IsoDateTimeFromToRangeFilter(field_name="started_at")
+    started = IsoDateTimeFromToRangeFilter(field_name="started_at")
 
     class Meta:
         model = PurgeRun

@@ -62,7 +62,7 @@ def test_the_add_form_starts_a_snapshot(admin_client, enqueued):
         ("{status: sent", "Not valid JSON"),
         ('["sent"]', "Expected a JSON object"),
         ('{"colour": "red"}', "Unknown filter"),
-        ('{"channel": "seven"}', "Enter a number"),
+        ('{"channel": "seven"}', "Enter a whole number"),
     ],
 )
 def test_the_add_form_refuses_bad_filters_and_writes_nothing(admin_client, enqueued, filter_params, message):

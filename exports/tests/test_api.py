@@ -90,6 +90,13 @@ def test_a_snapshot_request_is_recorded_with_its_datasets(api, enqueued):
         ({"job_type": "notifications.outbox", "format": "pdf"}, "format"),
         ({"job_type": "notifications.outbox", "filter_params": {"colour": "red"}}, "filter_params.colour"),
         ({"job_type": "notifications.outbox", "filter_params": {"channel": "seven"}}, "filter_params.channel"),
+        ({"job_type": "notifications.outbox", "filter_params": {"channel": 10**22}}, "filter_params.channel"),
+        ({"job_type": "notifications.outbox", "filter_params": {"channel": 1.5}}, "filter_params.channel"),
+        (
+            {"job_type": "notifications.outbox", "filter_params": {"created_after": "9999-12-31T23:59:59-01:00"}},
+            "filter_params.created_after",
+        ),
+        ({"job_type": "notifications.channels", "filter_params": {"active": "maybe"}}, "filter_params.active"),
         ({"job_type": "notifications.outbox", "filter_params": "status=sent"}, "filter_params"),
         ({"job_type": "snapshot"}, "datasets"),
         ({"job_type": "snapshot", "datasets": ["admin.log", "nope"]}, "datasets"),
@@ -139,6 +146,17 @@ def test_list_filters_on_status_job_type_requester_and_created_range(api):
 def test_unknown_list_filters_and_bad_values_are_400(api):
     assert api.get("/system/exports/", {"stauts": "failed"}).status_code == 400
     assert api.get("/system/exports/", {"status": "exploded"}).status_code == 400
+    # The bare name of a range filter is ignored by django-filter: every row would come back.
+    assert "created" in api.get("/system/exports/", {"created": "2026-01-01"}).json()["errors"]
+
+
+def test_the_format_filter_is_a_filter_not_content_negotiation(api):
+    csv_job = ExportJobFactory(format="csv")
+    ExportJobFactory(format="jsonl")
+    response = api.get("/system/exports/", {"format": "csv"})
+    assert response.status_code == 200, response.content
+    assert [row["id"] for row in response.json()["results"]] == [csv_job.pk]
+    assert "format" in api.get("/system/exports/", {"format": "api"}).json()["errors"]
 
 
 @pytest.mark.parametrize("suffix", ["", "/"])

@@ -88,7 +88,7 @@ def test_a_boolean_filter_that_is_not_true_or_false_is_refused_not_ignored():
     assert dataset.validate_filters({"active": True, "paused": "0"}) == {"active": "true", "paused": "false"}
     with pytest.raises(InvalidExportRequest) as caught:
         dataset.validate_filters({"active": "yes please"})
-    assert caught.value.fields == {"filter_params.active": ["Expected true or false."]}
+    assert caught.value.fields == {"filter_params.active": ["Must be true or false."]}
 
 
 @pytest.mark.django_db

@@ -1,3 +1,5 @@
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -23,3 +25,11 @@ class SystemRootView(APIView):
                 "health": reverse("health", request=request),
             }
         )
+
+
+@csrf_exempt  # it writes nothing, whatever the method
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    """Any /system path no route matches: a JSON 404 for API clients, not Django's HTML page."""
+    return JsonResponse(
+        {"detail": f"No /system endpoint at {request.path}. The index of the API is at /system/."}, status=404
+    )
