@@ -424,6 +424,40 @@ def export_jobs_recover_stale() -> dict[str, int]:
     return counts
 
 
+# --- expire -----------------------------------------------------------------------------
+
+
+def export_files_delete_expired(*, now: Any = None, batch_size: int = 500) -> dict[str, int]:
+    """Delete the stored files of completed jobs past `expires_at`; the job rows stay as history.
+
+    Downloads of such a job already answer 410; this frees the storage without waiting for
+    the retention purge of `exports.jobs`, which keeps the rows (30 days by default) much
+    longer than the files (EXPIRE_DAYS). The file goes before the row forgets it, so a crash
+    in between leaves a row whose missing file the next sweep skips.
+    """
+    now = now or timezone.now()
+    counts = {"deleted": 0, "missing": 0}
+    while True:
+        batch = list(
+            ExportJob.objects.filter(status=JobStatus.COMPLETED, expires_at__lte=now)
+            .exclude(file="")
+            .order_by("pk")
+            .values_list("pk", "file")[:batch_size]
+        )
+        if not batch:
+            break
+        for pk, name in batch:
+            if default_storage.exists(name):
+                default_storage.delete(name)
+                counts["deleted"] += 1
+            else:
+                counts["missing"] += 1
+            ExportJob.objects.filter(pk=pk, file=name).update(file="", updated_at=timezone.now())
+    if any(counts.values()):
+        logger.info("expired export files removed: %s", counts)
+    return counts
+
+
 # --- delete -----------------------------------------------------------------------------
 
 

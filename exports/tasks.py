@@ -30,3 +30,9 @@ def run_export(job_id: int) -> None:
 def recover_stale_jobs() -> dict[str, int]:
     """Beat, every 60 s: re-queue jobs left running by a dead worker, fail them after MAX_ATTEMPTS."""
     return services.export_jobs_recover_stale()
+
+
+@shared_task(name="exports.tasks.delete_expired_files", acks_late=True, soft_time_limit=240, time_limit=300)
+def delete_expired_files() -> dict[str, int]:
+    """Beat, every 15 min: remove the files of expired exports (the job rows stay)."""
+    return services.export_files_delete_expired()

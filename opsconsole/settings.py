@@ -216,6 +216,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "exports.tasks.recover_stale_jobs",
         "schedule": 60.0,
     },
+    "exports-delete-expired-files": {
+        "task": "exports.tasks.delete_expired_files",
+        "schedule": 900.0,
+    },
     "retention-purge-daily": {
         "task": "retention.tasks.purge_scheduled",
         "schedule": crontab(minute="30", hour="3"),

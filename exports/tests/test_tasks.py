@@ -58,3 +58,40 @@ def test_the_beat_task_requeues_a_job_left_running_by_a_dead_worker(monkeypatch,
     assert job.status == JobStatus.PENDING and requeued == [job.pk]
     assert tasks.run_export.acks_late is True
     assert tasks.run_export.time_limit > tasks.run_export.soft_time_limit > 0
+
+
+@pytest.mark.django_db
+def test_the_beat_task_removes_expired_files_and_keeps_the_jobs(settings, api):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from exports import tasks
+    from exports.tests.factories import ExportJobFactory
+
+    now = timezone.now()
+
+    def stored_job(expires_at, status=JobStatus.COMPLETED):
+        job = ExportJobFactory(status=status, expires_at=expires_at)
+        job.file = default_storage.save(f"exports/{job.pk}/out.csv", ContentFile(b"id\n1\n"))
+        job.save(update_fields=["file"])
+        return job
+
+    expired = stored_job(now - timedelta(minutes=1))
+    gone_already = stored_job(now - timedelta(days=1))
+    default_storage.delete(gone_already.file)
+    fresh = stored_job(now + timedelta(days=1))
+    running = stored_job(now - timedelta(days=1), status=JobStatus.RUNNING)
+    expired_name = expired.file
+
+    assert settings.CELERY_BEAT_SCHEDULE["exports-delete-expired-files"]["task"] == tasks.delete_expired_files.name
+    assert tasks.delete_expired_files() == {"deleted": 1, "missing": 1}
+    assert not default_storage.exists(expired_name)
+    expired.refresh_from_db()
+    assert expired.file == "" and expired.status == JobStatus.COMPLETED  # the row stays as history
+    assert api.get(f"/system/exports/{expired.pk}/download").status_code == 410
+    for job in (fresh, running):
+        job.refresh_from_db()
+        assert job.file and default_storage.exists(job.file)
+    assert tasks.delete_expired_files() == {"deleted": 0, "missing": 0}
