@@ -63,6 +63,8 @@ class Column:
     name: str
     source: str = ""
     kind: Kind | None = None
+    #: a database expression computed in place of a field (needs `kind`), e.g. a redacted value
+    expression: Any = field(default=None, compare=False)
 
     @property
     def path(self) -> str:
@@ -116,6 +118,11 @@ class Dataset:
         model = self.queryset().model
         for column in self.columns:
             column = Column(column) if isinstance(column, str) else column
+            if column.expression is not None:
+                if column.kind is None:
+                    raise ImproperlyConfigured(f"dataset {self.name}: column {column.name!r} needs a kind")
+                self.resolved.append(column)
+                continue
             kind = column.kind or _field_kind(_resolve_field(model, column.path))
             self.resolved.append(Column(column.name, column.path, kind))
         names = [column.name for column in self.resolved]
@@ -193,10 +200,11 @@ class Dataset:
         """
         expressions: list[Any] = []
         for column in self.resolved:
+            value = column.expression if column.expression is not None else F(column.path)
             if column.kind in as_text:
-                expressions.append(Cast(F(column.path), TextField()))
+                expressions.append(Cast(value, TextField()))
             else:
-                expressions.append(column.path)
+                expressions.append(value if column.expression is not None else column.path)
         return self.filtered_queryset(params).values_list(*expressions)
 
     def describe(self) -> dict[str, Any]:

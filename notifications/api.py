@@ -14,6 +14,7 @@ from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
 from notifications import selectors, services
+from notifications.channels import BACKENDS
 from notifications.filters import ChannelFilter, OutboxFilter
 from notifications.models import NotificationAttempt, NotificationChannel, NotificationOutbox
 from opsconsole.api.pagination import IdCursorPagination
@@ -69,8 +70,24 @@ class ChannelSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+        extra_kwargs = {
+            "target": {
+                "help_text": "Where deliveries go. Credentials in it (Slack's webhook token, Apprise URLs, "
+                "URL passwords and query values) are shown as ********; sending that back keeps the stored value."
+            },
+            "config": {"help_text": "Per-type options; webhook header values are shown as ********."},
+        }
+
     def get_has_secret(self, channel: NotificationChannel) -> bool:
         return bool(channel.secret)
+
+    def to_representation(self, channel: NotificationChannel) -> dict:
+        data = super().to_representation(channel)
+        backend = BACKENDS.get(channel.channel_type)
+        if backend is not None:
+            data["target"] = backend.redact_target(channel.target)
+            data["config"] = backend.redact_config(channel.config or {})
+        return data
 
 
 class ChannelWithSecretSerializer(ChannelSerializer):

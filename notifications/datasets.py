@@ -1,8 +1,10 @@
 """Notification tables that may be exported (exports' dataset registry)."""
 
 import django_filters
+from django.db.models import Case, F, JSONField, Q, TextField, Value, When
 
-from exports.registry import Column, Dataset, register
+from exports.registry import Column, Dataset, Kind, register
+from notifications.channels.base import REDACTED
 from notifications.models import (
     AttemptOutcome,
     ChannelType,
@@ -49,6 +51,21 @@ class AttemptExportFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
+# The API redacts credentials in targets and config (each backend's redact_*); an export is
+# made in SQL, so it redacts more coarsely: a Slack or Apprise target, or a webhook URL with a
+# userinfo or query part, is replaced whole, and so are webhook headers.
+REDACTED_TARGET = Case(
+    When(channel_type__in=["slack", "apprise"], then=Value(REDACTED)),
+    When(Q(channel_type="webhook") & (Q(target__contains="@") | Q(target__contains="?")), then=Value(REDACTED)),
+    default=F("target"),
+    output_field=TextField(),
+)
+REDACTED_CONFIG = Case(
+    When(Q(channel_type="webhook") & Q(config__has_key="headers"), then=Value({"headers": REDACTED}, JSONField())),
+    default=F("config"),
+    output_field=JSONField(),
+)
+
 register(
     Dataset(
         name="notifications.channels",
@@ -61,10 +78,10 @@ register(
             "updated_at",
             "name",
             "channel_type",
-            "target",
+            Column("target", kind=Kind.STR, expression=REDACTED_TARGET),
             "active",
             "description",
-            "config",
+            Column("config", kind=Kind.JSON, expression=REDACTED_CONFIG),
             "max_attempts",
             "rate_limit_per_minute",
             "consecutive_failures",

@@ -197,6 +197,12 @@ def channel_update(*, channel: NotificationChannel, **changes: Any) -> Notificat
     unknown = sorted(set(changes) - set(CHANNEL_EDITABLE_FIELDS))
     if unknown:
         raise ChannelInvalid(fields={key: ["This field cannot be changed."] for key in unknown})
+    backend = get_backend(channel.channel_type)
+    # What the API shows is redacted; a client sending it back means "keep what is stored".
+    if isinstance(changes.get("target"), str):
+        changes["target"] = backend.unredact_target(changes["target"], channel.target)
+    if isinstance(changes.get("config"), dict):
+        changes["config"] = backend.unredact_config(changes["config"], channel.config or {})
     validated = {k: v for k, v in changes.items() if k not in ("active", "description")}
     cleaned = channel_clean(channel=channel, **validated)
     cleaned.pop("channel_type", None)

@@ -390,3 +390,35 @@ def test_a_pending_job_whose_message_was_lost_is_sent_again(no_enqueue, settings
     ExportJobFactory(heartbeat_at=timezone.now(), requested_by="fresh")
     assert services.export_jobs_recover_stale() == {"requeued": 0, "failed": 0, "resent": 1}
     assert no_enqueue == [job.pk]
+
+
+@pytest_transactional
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "xlsx", "parquet"])
+def test_a_channel_export_carries_no_credentials(no_enqueue, export_storage, fmt):
+    from exports.tests.factories import ChannelFactory
+
+    ChannelFactory(channel_type="slack", target="https://hooks.slack.com/services/T1/B1/sEcReT1")
+    ChannelFactory(channel_type="webhook", target="https://h.example.com/in?token=sEcReT2", config={})
+    ChannelFactory(channel_type="webhook", target="https://h.example.com/plain", config={"headers": {"A": "sEcReT3"}})
+    ChannelFactory(channel_type="apprise", target="tgram://sEcReT4/1")
+    ChannelFactory(channel_type="email", target="ops@example.com")
+    job, _ = services.export_job_create(job_type="notifications.channels", format=fmt)
+    job = services.export_job_run(job_id=job.pk)
+    assert job.status == JobStatus.COMPLETED, job.error_message
+    with default_storage.open(job.file, "rb") as handle:
+        data = handle.read()
+    if fmt == "xlsx":
+        import zipfile
+        from io import BytesIO
+
+        with zipfile.ZipFile(BytesIO(data)) as book:
+            data = b"".join(book.read(name) for name in book.namelist())
+    elif fmt == "parquet":
+        from io import BytesIO
+
+        import pyarrow.parquet as pq
+
+        data = str(pq.read_table(BytesIO(data)).to_pylist()).encode()
+    assert b"sEcReT" not in data
+    assert b"ops@example.com" in data and b"https://h.example.com/plain" in data
+    assert job.rows_written == 5

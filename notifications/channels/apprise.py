@@ -7,7 +7,7 @@ from typing import Any
 
 import apprise as apprise_lib
 
-from notifications.channels.base import ChannelBackend, DeliveryContext, DeliveryReport, OutgoingMessage
+from notifications.channels.base import REDACTED, ChannelBackend, DeliveryContext, DeliveryReport, OutgoingMessage
 from notifications.channels.network import checked_addresses
 from notifications.conf import notify_settings
 from notifications.exceptions import RetryableDeliveryError, UnresolvableHost, UnsafeTarget
@@ -69,6 +69,10 @@ class AppriseBackend(ChannelBackend):
         except UnsafeTarget as exc:
             raise ValueError(f"Target refused: {exc}.") from exc
         return target
+
+    def redact_target(self, target: str) -> str:
+        # Apprise URLs carry tokens and passwords anywhere after the scheme: show the scheme only.
+        return f"{_scheme(target) or 'apprise'}://{REDACTED}"
 
     def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport:
         from notifications.exceptions import PermanentDeliveryError

@@ -23,6 +23,8 @@ from notifications.exceptions import (
 )
 
 EXCERPT_LIMIT = 1024
+#: What the API shows in place of a credential held in a target or config.
+REDACTED = "********"
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,22 @@ class ChannelBackend(ABC):
             allowed = ", ".join(sorted(self.config_keys)) or "none"
             raise ValueError(f"Unknown keys {', '.join(unknown)} for this channel type (allowed: {allowed}).")
         return config
+
+    def redact_target(self, target: str) -> str:
+        """The target as the API shows it, credentials replaced by REDACTED (identity by default)."""
+        return target
+
+    def redact_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The config as the API shows it, credentials replaced by REDACTED (identity by default)."""
+        return config
+
+    def unredact_target(self, new: str, current: str) -> str:
+        """A client that sends back the redacted target it read means "unchanged"."""
+        return current if new == self.redact_target(current) else new
+
+    def unredact_config(self, new: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        """Config values sent back as REDACTED keep their stored value."""
+        return new
 
     @abstractmethod
     def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport: ...

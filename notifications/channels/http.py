@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from notifications.channels.base import ChannelBackend
+from notifications.channels.base import REDACTED, ChannelBackend
 from notifications.channels.network import check_url
 from notifications.conf import notify_settings
 from notifications.exceptions import UnsafeTarget
@@ -30,6 +31,26 @@ def clean_http_url(target: str) -> str:
     return target
 
 
+def redact_url(url: str, *, last_segment: bool = False) -> str:
+    """The URL with its credentials hidden: a userinfo password, every query value and,
+    where the path itself is the key (Slack's incoming webhooks), the last path segment."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:{REDACTED}@{host}" if ":" in userinfo else f"{user}@{host}"
+    path = parts.path
+    if last_segment and path.strip("/"):
+        head, _, _ = path.rstrip("/").rpartition("/")
+        path = f"{head}/{REDACTED}"
+    query = urlencode([(key, REDACTED) for key, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+    return urlunsplit((parts.scheme, netloc, path, query, ""))
+
+
 class HttpChannelBackend(ChannelBackend):
     def clean_target(self, target: str, config: dict[str, Any]) -> str:
         return clean_http_url(target)
+
+    def redact_target(self, target: str) -> str:
+        return redact_url(target)

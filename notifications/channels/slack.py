@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from notifications.channels.base import DeliveryContext, DeliveryReport, OutgoingMessage, post_json
-from notifications.channels.http import HttpChannelBackend
+from notifications.channels.http import HttpChannelBackend, redact_url
 
 
 class SlackBackend(HttpChannelBackend):
@@ -20,6 +20,10 @@ class SlackBackend(HttpChannelBackend):
         if not all(isinstance(value, str) for value in config.values()):
             raise ValueError("username and icon_emoji must be strings.")
         return config
+
+    def redact_target(self, target: str) -> str:
+        # https://hooks.slack.com/services/T…/B…/<token>: the last segment is the credential.
+        return redact_url(target, last_segment=True)
 
     def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport:
         text = f"*{message.subject}*\n{message.body}" if message.subject else message.body

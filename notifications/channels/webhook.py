@@ -11,7 +11,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from notifications.channels.base import DeliveryContext, DeliveryReport, OutgoingMessage, post_json
+from notifications.channels.base import REDACTED, DeliveryContext, DeliveryReport, OutgoingMessage, post_json
 from notifications.channels.http import HttpChannelBackend
 from notifications.exceptions import PermanentDeliveryError
 
@@ -97,6 +97,22 @@ class WebhookBackend(HttpChannelBackend):
         if refusals:
             raise ValueError(f"Invalid headers: {'; '.join(refusals)}.")
         return config
+
+    def redact_config(self, config: dict[str, Any]) -> dict[str, Any]:
+        # Extra headers usually carry an Authorization or API key: show the names only.
+        headers = config.get("headers")
+        if not isinstance(headers, dict) or not headers:
+            return config
+        return {**config, "headers": dict.fromkeys(headers, REDACTED)}
+
+    def unredact_config(self, new: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        headers, stored = new.get("headers"), current.get("headers") or {}
+        if not isinstance(headers, dict) or not isinstance(stored, dict):
+            return new
+        restored = {
+            name: stored[name] if value == REDACTED and name in stored else value for name, value in headers.items()
+        }
+        return {**new, "headers": restored}
 
     def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport:
         if not message.channel.secret:

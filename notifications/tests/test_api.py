@@ -353,3 +353,67 @@ def test_the_openapi_schema_describes_the_notify_endpoints(api):
     paths = " ".join(schema["paths"])
     for fragment in ("/channels/{id}/rotate-secret/", "/{id}/retry/", "/replay/"):
         assert fragment in paths
+
+
+# --- credentials in targets and config are never echoed ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("channel_type", "target", "config", "shown_target", "shown_config"),
+    [
+        (
+            "slack",
+            "https://hooks.slack.com/services/T0001/B0001/sEcReTtOkEn",
+            {"username": "ops"},
+            "https://hooks.slack.com/services/T0001/B0001/********",
+            {"username": "ops"},
+        ),
+        (
+            "webhook",
+            "https://bob:hunter2@hooks.example.com/in?token=abc&team=x",
+            {"headers": {"Authorization": "Bearer sEcReT"}},
+            "https://bob:********@hooks.example.com/in?token=********&team=********",
+            {"headers": {"Authorization": "********"}},
+        ),
+        ("apprise", "tgram://123456:sEcReTbOt/987", {}, "tgram://********", {}),
+        ("email", "ops@example.com", {}, "ops@example.com", {}),
+    ],
+)
+def test_list_and_detail_show_targets_and_config_with_credentials_redacted(
+    api, channel_type, target, config, shown_target, shown_config
+):
+    channel = ChannelFactory(channel_type=channel_type, target=target, config=config)
+    detail = api.get(f"/system/notify/channels/{channel.pk}").json()
+    [listed] = api.get("/system/notify/channels").json()["results"]
+    for shown in (detail, listed):
+        assert (shown["target"], shown["config"]) == (shown_target, shown_config)
+        assert "sEcReT" not in json.dumps(shown) and "hunter2" not in json.dumps(shown)
+
+
+def test_sending_back_the_redacted_values_keeps_the_stored_credentials(api, allow_private, sink):
+    target = f"{sink.url}?token=abc"
+    created = post(
+        api,
+        "/system/notify/channels",
+        {
+            "name": "hook",
+            "channel_type": "webhook",
+            "target": target,
+            "config": {"headers": {"Authorization": "Bearer one", "X-Team": "ops"}},
+        },
+    )
+    assert created.status_code == 201, created.json()
+    shown = created.json()
+    assert shown["config"]["headers"] == {"Authorization": "********", "X-Team": "********"}
+    # A client edits one header and sends the rest back as it read them.
+    body = {"target": shown["target"], "config": {"headers": {**shown["config"]["headers"], "X-Team": "sre"}}}
+    response = api.patch(f"/system/notify/channels/{shown['id']}", body, format="json")
+    assert response.status_code == 200, response.json()
+    channel = NotificationChannel.objects.get(pk=shown["id"])
+    assert channel.target == target
+    assert channel.config["headers"] == {"Authorization": "Bearer one", "X-Team": "sre"}
+    # A real new value replaces the stored one.
+    new_target = f"{sink.url}?token=xyz"
+    assert api.patch(f"/system/notify/channels/{channel.pk}", {"target": new_target}, format="json").status_code == 200
+    channel.refresh_from_db()
+    assert channel.target == new_target
