@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +12,7 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import InterfaceError, OperationalError, close_old_connections, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -124,6 +126,7 @@ def export_job_create(
         user = None
     if requested_by is None and user is not None:
         requested_by = user.get_username()
+    _lock_identical_requests(job_type, format, filter_params, datasets, requested_by, user)
     existing = export_job_find_active_duplicate(
         job_type=job_type,
         format=format,
@@ -147,6 +150,20 @@ def export_job_create(
     job.save()
     _enqueue_on_commit(job.pk)
     return job, True
+
+
+def _lock_identical_requests(*identity: Any) -> None:
+    """Serialise identical create requests until the transaction ends, so the duplicate check
+    sees the other's job. PostgreSQL: a transaction advisory lock on a hash of the request
+    (READ COMMITTED would let two concurrent requests both find no duplicate). SQLite needs
+    nothing: its IMMEDIATE transactions already run writers one at a time."""
+    if connection.vendor != "postgresql":
+        return
+    *request, user = identity
+    key = json.dumps([*request, getattr(user, "pk", None)], sort_keys=True, default=str)
+    digest = hashlib.blake2b(f"exports.create:{key}".encode(), digest_size=8).digest()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
 
 
 def _enqueue_on_commit(job_id: int) -> None:

@@ -422,3 +422,45 @@ def test_a_channel_export_carries_no_credentials(no_enqueue, export_storage, fmt
     assert b"sEcReT" not in data
     assert b"ops@example.com" in data and b"https://h.example.com/plain" in data
     assert job.rows_written == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_identical_requests_at_once_on_postgres_make_one_job(no_enqueue, monkeypatch):
+    require_postgres()
+    import threading
+    import time
+
+    from django.db import connection
+
+    real_find = services.export_job_find_active_duplicate
+    first_checked, release_first = threading.Event(), threading.Event()
+    calls = []
+
+    def find_then_hold(**identity):
+        found = real_find(**identity)
+        calls.append(found)
+        if len(calls) == 1:  # the first request holds its transaction open after finding nothing
+            first_checked.set()
+            release_first.wait(10)
+        return found
+
+    monkeypatch.setattr(services, "export_job_find_active_duplicate", find_then_hold)
+    results = []
+
+    def create():
+        try:
+            results.append(services.export_job_create(job_type="notifications.outbox", requested_by="ana"))
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=create)
+    first.start()
+    assert first_checked.wait(10)
+    second = threading.Thread(target=create)
+    second.start()
+    time.sleep(0.5)  # the second request reaches the lock (or, without it, creates a duplicate)
+    release_first.set()
+    first.join(10)
+    second.join(10)
+    assert sorted(created for _job, created in results) == [False, True]
+    assert ExportJob.objects.count() == 1
