@@ -1,21 +1,61 @@
-"""Pagination for every /system list."""
+"""Pagination for every /system list.
+
+A malformed `page`, `page_size` or `cursor` is a 400 naming the parameter (DRF would fall
+back to the default page size silently, or answer 404 as if the list did not exist); a page
+number past the last page stays DRF's 404.
+"""
 
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound, ValidationError
 
 
-class PageNumberPagination(pagination.PageNumberPagination):
-    page_size = 50
+def _positive_int_param(request, name: str | None) -> None:
+    if not name or name not in request.query_params:
+        return
+    value = request.query_params[name]
+    if not value.isdigit() or int(value) < 1:
+        raise ValidationError({name: [f"Must be a whole number of 1 or more, not {value!r}."]})
+
+
+class StrictPageSizeMixin:
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_page_size(self, request):
+        _positive_int_param(request, self.page_size_query_param)
+        size = super().get_page_size(request)
+        if self.page_size_query_param in request.query_params and size is not None:
+            requested = int(request.query_params[self.page_size_query_param])
+            if requested > self.max_page_size:
+                raise ValidationError(
+                    {self.page_size_query_param: [f"Must be at most {self.max_page_size}, not {requested}."]}
+                )
+        return size
 
-class IdCursorPagination(pagination.CursorPagination):
+
+class PageNumberPagination(StrictPageSizeMixin, pagination.PageNumberPagination):
+    page_size = 50
+
+    def paginate_queryset(self, queryset, request, view=None):
+        value = request.query_params.get(self.page_query_param)
+        if value is not None and value != "last":
+            _positive_int_param(request, self.page_query_param)
+        return super().paginate_queryset(queryset, request, view)
+
+
+class IdCursorPagination(StrictPageSizeMixin, pagination.CursorPagination):
     """Cursor pagination for large append-only tables: newest first, constant cost per page."""
 
     ordering = "-id"
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:
+            raise ValidationError(
+                {self.cursor_query_param: ["Invalid cursor: use the `next` or `previous` link of a page."]}
+            ) from None
 
 
 def pagination_query_params(view) -> set[str]:

@@ -60,3 +60,31 @@ def test_retention_boolean_filters_filter(api):
         assert response.status_code in (200, 201), response.json()
     disabled = api.get("/system/retention/", {"enabled": "false"}).json()["results"]
     assert [row["category"] for row in disabled] == ["maintenance.events"]
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "param"),
+    [
+        ("/system/exports/", {"page": "abc"}, "page"),
+        ("/system/exports/", {"page": "0"}, "page"),
+        ("/system/exports/", {"page_size": "ten"}, "page_size"),
+        ("/system/exports/", {"page_size": "-1"}, "page_size"),
+        ("/system/exports/", {"page_size": "501"}, "page_size"),
+        ("/system/notify/", {"cursor": "not-a-cursor"}, "cursor"),
+        ("/system/notify/", {"page_size": "0"}, "page_size"),
+    ],
+)
+def test_malformed_pagination_is_a_400_naming_the_parameter(api, path, query, param):
+    response = api.get(path, query)
+    assert response.status_code == 400, response.content
+    assert param in response.json()["errors"]
+
+
+def test_a_page_past_the_end_is_still_a_404_and_good_pages_work(api):
+    from exports.tests.factories import ExportJobFactory
+
+    ExportJobFactory.create_batch(3)
+    page = api.get("/system/exports/", {"page": "2", "page_size": "2"}).json()
+    assert len(page["results"]) == 1 and page["previous"]
+    assert api.get("/system/exports/", {"page": "last", "page_size": "2"}).status_code == 200
+    assert api.get("/system/exports/", {"page": "3", "page_size": "2"}).status_code == 404
