@@ -254,3 +254,22 @@ def test_a_dns_failure_at_delivery_is_retried_not_failed(allow_private, monkeypa
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     with pytest.raises(RetryableDeliveryError, match="does not resolve"):
         send(message("webhook", "https://hooks.example.com/x", secret=generate_secret()))
+
+
+def test_start_up_does_not_import_apprise_or_httpx():
+    """They cost ~20 MB per process (web, export workers); they load when a delivery needs them."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    code = (
+        "import sys, django; django.setup(); import notifications.channels, notifications.dispatch, exports.services; "
+        "print(sorted(m for m in ('apprise', 'httpx') if m in sys.modules))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "opsconsole.settings"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stderr
