@@ -9,6 +9,8 @@ from django.utils.html import format_html
 
 from exports.admin_actions import export_rows_action
 from notifications import services
+from notifications.channels import BACKENDS
+from notifications.channels.base import REDACTED
 from notifications.datasets import (
     CHANNEL_ADMIN_DATE_FIELDS,
     CHANNEL_ADMIN_LOOKUPS,
@@ -24,6 +26,21 @@ class ChannelAdminForm(forms.ModelForm):
     class Meta:
         model = NotificationChannel
         fields = list(services.CHANNEL_EDITABLE_FIELDS)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        backend = BACKENDS.get(self.instance.channel_type) if self.instance.pk else None
+        if backend is None:
+            return
+        # As in the API: credentials are not shown again; left as ******** they stay as stored.
+        self.initial["target"] = backend.redact_target(self.instance.target)
+        self.initial["config"] = backend.redact_config(self.instance.config or {})
+        for name in ("target", "config"):
+            if name in self.fields and self.initial[name] != getattr(self.instance, name):
+                self.fields[name].help_text = (
+                    f"{self.fields[name].help_text} Credentials are shown as {REDACTED}; "
+                    "leave them so to keep the stored value."
+                ).strip()
 
     def clean(self):
         cleaned = super().clean()

@@ -125,3 +125,28 @@ def test_editing_a_channel_in_the_admin_goes_through_the_service(admin_client):
     assert channel.target == "b@example.com, c@example.com"
     response = admin_client.post(url, {**form, "target": "broken"})
     assert "Invalid email address" in response.content.decode()
+
+
+def test_the_change_form_hides_credentials_and_keeps_them_when_left_as_shown(admin_client, allow_private):
+    channel = ChannelFactory(
+        channel_type="webhook",
+        target="http://127.0.0.1:9/hook?token=sEcReT1",
+        config={"headers": {"Authorization": "Bearer sEcReT2"}},
+    )
+    url = reverse("admin:notifications_notificationchannel_change", args=[channel.pk])
+    page = admin_client.get(url).content.decode()
+    assert "sEcReT" not in page and "********" in page
+    form = {
+        "name": "renamed",
+        "channel_type": "webhook",
+        "target": "http://127.0.0.1:9/hook?token=********",
+        "config": '{"headers": {"Authorization": "********", "X-Team": "ops"}}',
+        "max_attempts": "8",
+        "active": "on",
+    }
+    response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()
+    channel.refresh_from_db()
+    assert channel.name == "renamed"
+    assert channel.target == "http://127.0.0.1:9/hook?token=sEcReT1"
+    assert channel.config == {"headers": {"Authorization": "Bearer sEcReT2", "X-Team": "ops"}}
