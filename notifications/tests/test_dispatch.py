@@ -374,3 +374,27 @@ def test_a_sweep_claiming_one_row_at_a_time_delivers_every_row(sink, hook):
     summary = notification_dispatch_due(concurrency=1, batch_size=1)
     assert summary.sent == 3
     assert not NotificationOutbox.objects.exclude(status=NotificationStatus.SENT).exists()
+
+
+def test_the_rate_limit_count_is_exact_under_concurrent_takes(monkeypatch):
+    """Deliveries run in a thread pool; on the file cache a lost update would let extra ones through."""
+    import threading
+
+    from notifications import ratelimit
+    from notifications.ratelimit import rate_limit_take
+
+    monkeypatch.setattr(ratelimit, "_window", lambda: 1)  # one window throughout
+
+    allowed = []
+    start = threading.Barrier(8)
+
+    def take_many():
+        start.wait()
+        allowed.extend(ok for _ in range(40) if (ok := rate_limit_take(channel_id=7, per_minute=100)))
+
+    threads = [threading.Thread(target=take_many) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(allowed) == 100  # of 320 takes at once
