@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -17,19 +15,10 @@ from exports.models import ExportJob
 from exports.registry import all_datasets
 from opsconsole.api.exceptions import InvalidInput
 from opsconsole.api.permissions import staff_action_permissions
+from opsconsole.api.serializers import StrictSerializer
 
 VIEW = ["exports.view_exportjob"]
 CHANGE = ["exports.change_exportjob"]
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuse body keys the serializer does not know (a typo must not be ignored)."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(self.initial_data) - set(self.fields)) if isinstance(self.initial_data, dict) else []
-        if unknown:
-            raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return attrs
 
 
 class ExportJobCreateSerializer(StrictSerializer):

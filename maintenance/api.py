@@ -19,7 +19,7 @@ from maintenance.state import MaintenanceSnapshot
 from opsconsole.api.filters import StrictFilterBackend
 from opsconsole.api.pagination import IdCursorPagination
 from opsconsole.api.permissions import staff_action_permissions
-from opsconsole.api.serializers import NoUnknownFieldsMixin, StrictCharField, StrictIntegerField
+from opsconsole.api.serializers import StrictCharField, StrictIntegerField, StrictSerializer
 
 
 class MaintenanceStateSerializer(serializers.Serializer):
@@ -31,7 +31,7 @@ class MaintenanceStateSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(allow_null=True)
 
 
-class MaintenanceChangeSerializer(NoUnknownFieldsMixin, serializers.Serializer):
+class MaintenanceChangeSerializer(StrictSerializer):
     mode = StrictCharField(help_text="normal, read_only or maintenance.")
     reason = StrictCharField(max_length=2000, help_text="Why; recorded in the history.")
     message = StrictCharField(required=False, allow_blank=True, default="", help_text="Shown to users.")

@@ -10,7 +10,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from opsconsole.api.permissions import staff_action_permissions
-from opsconsole.api.serializers import NoUnknownFieldsMixin, StrictBooleanField, StrictCharField, StrictIntegerField
+from opsconsole.api.serializers import StrictBooleanField, StrictCharField, StrictIntegerField, StrictSerializer
 from retention import selectors, services
 from retention.exceptions import PolicyNotFound
 from retention.filters import PolicyFilter, PurgeRunFilter
@@ -44,7 +44,7 @@ class PolicySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class PolicyWriteSerializer(NoUnknownFieldsMixin, serializers.Serializer):
+class PolicyWriteSerializer(StrictSerializer):
     category = StrictCharField(max_length=128, validators=[_validate_category])
     days_to_keep = StrictIntegerField(
         min_value=services.DAYS_TO_KEEP_MIN, max_value=services.DAYS_TO_KEEP_MAX, required=False
@@ -85,7 +85,7 @@ class PurgeRunSerializer(serializers.ModelSerializer):
         return run.actor.get_username() if run.actor else None
 
 
-class PurgeRequestSerializer(NoUnknownFieldsMixin, serializers.Serializer):
+class PurgeRequestSerializer(StrictSerializer):
     dry_run = StrictBooleanField(required=False, default=True)
     categories = serializers.ListField(
         child=serializers.CharField(validators=[_validate_category]), required=False, allow_empty=False

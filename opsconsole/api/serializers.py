@@ -37,12 +37,24 @@ class StrictCharField(serializers.CharField):
 
 
 class NoUnknownFieldsMixin:
-    """An unknown key is a 400 naming it, not silently dropped (a typo would lose a setting)."""
+    """An unknown key is a 400 naming it, not silently dropped (a typo would lose a setting).
+
+    `read_only_keys` maps keys a client may not send (server-made values) to the reason.
+    """
+
+    read_only_keys: dict[str, str] = {}
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                allowed = ", ".join(sorted(self.fields))
-                raise serializers.ValidationError({key: [f"Unknown field. Allowed: {allowed}."] for key in unknown})
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+        errors = {key: [self.read_only_keys[key]] for key in data if key in self.read_only_keys}
+        allowed = ", ".join(sorted(self.fields))
+        for key in sorted(set(data) - set(self.fields) - set(errors)):
+            errors[key] = [f"Unknown field. Allowed: {allowed}."]
+        if errors:
+            raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class StrictSerializer(NoUnknownFieldsMixin, serializers.Serializer):
+    """A request body serializer that refuses keys it does not know."""
