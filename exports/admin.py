@@ -41,6 +41,9 @@ class ExportJobStartForm(forms.ModelForm):
         model = ExportJob
         fields = ["job_type", "format", "datasets", "filter_params", "requested_by"]
 
+    #: set by ExportJobAdmin.get_form: whose permissions the datasets are checked against
+    user = None
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         names = dataset_names()
@@ -70,6 +73,9 @@ class ExportJobStartForm(forms.ModelForm):
                 format=cleaned.get("format"),
                 filter_params=cleaned.get("filter_params"),
                 datasets=cleaned.get("datasets") or [],
+            )
+            services.export_datasets_check_permission(
+                user=self.user, job_type=cleaned.get("job_type"), datasets=cleaned.get("datasets") or []
             )
         except ExportError as exc:
             for key, messages_ in exc.fields.items():
@@ -131,7 +137,9 @@ class ExportJobAdmin(admin.ModelAdmin):
         if obj is None:
             kwargs["form"] = ExportJobStartForm
             kwargs["fields"] = ExportJobStartForm.Meta.fields
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.user = request.user  # a class made for this request by modelform_factory
+        return form
 
     def get_fields(self, request, obj=None):
         if obj is None:

@@ -146,6 +146,8 @@ class ExportJobDownloadView(generics.GenericAPIView):
     )
     def get(self, request, pk: int):
         job = self.get_object()
+        # The file holds the rows of its datasets: the same permission as asking for them.
+        services.export_datasets_check_permission(user=request.user, job_type=job.job_type, datasets=job.datasets)
         handle, filename, content_type = selectors.export_job_download(job=job)
         response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
         if job.sha256:

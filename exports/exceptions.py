@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsconsole.api.exceptions import Conflict, Gone, InvalidInput, NotFound, OpsConsoleError
+from opsconsole.api.exceptions import Conflict, Forbidden, Gone, InvalidInput, NotFound, OpsConsoleError
 
 
 class ExportError(OpsConsoleError):
@@ -15,6 +15,12 @@ class UnknownDataset(InvalidInput, ExportError):
 
 class InvalidExportRequest(InvalidInput, ExportError):
     default_detail = "Invalid export request."
+
+
+class DatasetForbidden(Forbidden, ExportError):
+    """The user may not read the rows of a dataset (Django's view permission on its model)."""
+
+    default_detail = "You may not export this dataset."
 
 
 class ExportJobNotFound(NotFound, ExportError):

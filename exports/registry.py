@@ -130,6 +130,12 @@ class Dataset:
             raise ImproperlyConfigured(f"dataset {self.name}: duplicate column names")
 
     @property
+    def view_permission(self) -> str:
+        """Who may export the rows: those who may view them (`<app>.view_<model>`)."""
+        opts = self.queryset().model._meta
+        return f"{opts.app_label}.view_{opts.model_name}"
+
+    @property
     def column_names(self) -> list[str]:
         return [column.name for column in self.resolved]
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from exports import conf, engine
 from exports.exceptions import (
+    DatasetForbidden,
     ExportCancelled,
     ExportFailed,
     ExportInterrupted,
@@ -105,6 +106,30 @@ def _dataset_or_error(name: str, *, field_name: str) -> Dataset:
     return get_dataset(name, field_name=field_name)
 
 
+UNREGISTERED_PERMISSION = "exports.view_unregistered_dataset"
+
+
+def export_datasets_check_permission(*, user: Any, job_type: str, datasets: list[str]) -> None:
+    """An export shows rows of its datasets: the user must be allowed to view each of them.
+
+    Without this, `add_exportjob` alone would read channels, outbox bodies or the admin log
+    that the same user cannot list. `user=None` (the command line, a worker) is trusted.
+    """
+    if user is None:
+        return
+    names = datasets if job_type == SNAPSHOT else [job_type]
+    known = set(dataset_names())
+    # A dataset no longer registered (an old job's) can no longer be checked: superusers only.
+    needs = {name: get_dataset(name).view_permission if name in known else UNREGISTERED_PERMISSION for name in names}
+    refused = [name for name, permission in needs.items() if not user.has_perm(permission)]
+    if refused:
+        needed = ", ".join(needs[name] for name in refused)
+        raise DatasetForbidden(
+            f"You may not export {', '.join(refused)}: it needs the permission {needed}.",
+            fields={"job_type" if job_type != SNAPSHOT else "datasets": [f"Needs {needed}."]},
+        )
+
+
 @transaction.atomic
 def export_job_create(
     *,
@@ -126,6 +151,7 @@ def export_job_create(
         user = None
     if requested_by is None and user is not None:
         requested_by = user.get_username()
+    export_datasets_check_permission(user=user, job_type=job_type, datasets=datasets)
     _lock_identical_requests(job_type, format, filter_params, datasets, requested_by, user)
     existing = export_job_find_active_duplicate(
         job_type=job_type,

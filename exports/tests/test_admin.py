@@ -74,6 +74,18 @@ def test_the_add_form_refuses_bad_filters_and_writes_nothing(admin_client, enque
     assert ExportJob.objects.count() == 0 and enqueued == []
 
 
+def test_the_add_form_refuses_a_dataset_the_user_may_not_view(client, django_user_model, enqueued):
+    from django.contrib.auth.models import Permission
+
+    clerk = django_user_model.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
+    clerk.user_permissions.add(*Permission.objects.filter(codename__in=["add_exportjob", "view_exportjob"]))
+    client.force_login(clerk)
+    response = client.post(f"{CHANGELIST}add/", {"job_type": "notifications.outbox", "format": "csv"})
+    assert response.status_code == 200
+    assert "notifications.view_notificationoutbox" in response.content.decode()
+    assert ExportJob.objects.count() == 0 and enqueued == []
+
+
 def test_a_snapshot_without_datasets_is_refused_in_the_form(admin_client, enqueued):
     response = admin_client.post(f"{CHANGELIST}add/", {"job_type": "snapshot", "format": "csv"})
     assert response.status_code == 200
@@ -235,6 +247,10 @@ def test_the_export_action_works_on_any_model_admin_and_checks_the_add_permissio
     assert ExportJob.objects.count() == 0
     user.user_permissions.add(Permission.objects.get(codename="add_exportjob"))
     user = django_user_model.objects.get(pk=user.pk)  # fresh permission cache
+    assert "needs the permission admin.view_logentry" in post_as(user)[0]
+    assert ExportJob.objects.count() == 0
+    user.user_permissions.add(Permission.objects.get(codename="view_logentry"))
+    user = django_user_model.objects.get(pk=user.pk)
     assert "Started" in post_as(user)[0]
     job = ExportJob.objects.get()
     assert (job.job_type, job.format, job.filter_params) == ("admin.log", "jsonl", {"action_flag": "2", "user": "7"})

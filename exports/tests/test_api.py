@@ -338,3 +338,41 @@ def test_an_outside_client_exports_sent_notifications_and_reads_the_file(api, en
     data = b"".join(response.streaming_content)
     assert hashlib.sha256(data).hexdigest() == detail["sha256"]
     assert _read_ids(fmt, data) == [row.pk for row in sent]
+
+
+def _client_with(django_user_model, *codenames):
+    from django.contrib.auth.models import Permission
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    user = django_user_model.objects.create_user("exporter", password="pw-exporter-123", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def test_exporting_a_dataset_needs_the_view_permission_of_its_rows(django_user_model, enqueued):
+    client = _client_with(django_user_model, "view_exportjob", "add_exportjob")
+    assert client.get("/system/notify/channels").status_code == 403
+    response = client.post("/system/exports/", {"job_type": "notifications.channels"}, format="json")
+    assert response.status_code == 403, response.json()
+    assert "notifications.view_notificationchannel" in response.json()["detail"]
+    snapshot = {"job_type": "snapshot", "datasets": ["exports.jobs", "admin.log"]}
+    response = client.post("/system/exports/", snapshot, format="json")
+    assert response.status_code == 403 and "admin.log" in response.json()["detail"]
+    assert ExportJob.objects.count() == 0 and enqueued == []
+    # Its own table it may export.
+    assert client.post("/system/exports/", {"job_type": "exports.jobs"}, format="json").status_code == 201
+
+
+def test_downloading_needs_the_view_permission_of_the_rows_too(django_user_model):
+    job = completed_job(job_type="notifications.outbox")
+    client = _client_with(django_user_model, "view_exportjob")
+    response = client.get(f"/system/exports/{job.pk}/download")
+    assert response.status_code == 403
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.get(username="exporter")
+    user.user_permissions.add(Permission.objects.get(codename="view_notificationoutbox"))
+    assert client.get(f"/system/exports/{job.pk}/download").status_code == 200

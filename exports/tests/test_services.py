@@ -218,8 +218,12 @@ def test_a_worker_that_was_given_up_on_can_never_finish_the_newer_attempt(
 
 @pytest.mark.django_db
 def test_the_same_request_by_another_user_is_not_a_duplicate(no_enqueue, django_user_model):
+    from django.contrib.auth.models import Permission
+
     ana = django_user_model.objects.create_user("ana", is_staff=True)
     other = django_user_model.objects.create_user("other", is_staff=True)
+    for user in (ana, other):
+        user.user_permissions.add(Permission.objects.get(codename="view_logentry"))
     first, _ = services.export_job_create(job_type="admin.log", requested_by="ops", user=ana)
     second, created = services.export_job_create(job_type="admin.log", requested_by="ops", user=other)
     assert created and second.pk != first.pk

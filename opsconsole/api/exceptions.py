@@ -35,6 +35,11 @@ class InvalidInput(OpsConsoleError):
     default_detail = "Invalid input."
 
 
+class Forbidden(OpsConsoleError):
+    status_code = status.HTTP_403_FORBIDDEN
+    default_detail = "You do not have permission to perform this action."
+
+
 class NotFound(OpsConsoleError):
     status_code = status.HTTP_404_NOT_FOUND
     default_detail = "Not found."
