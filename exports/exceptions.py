@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsconsole.api.exceptions import Conflict, Forbidden, Gone, InvalidInput, NotFound, OpsConsoleError
+from opsconsole.api.exceptions import Conflict, Forbidden, Gone, InvalidInput, NotFound, OpsConsoleError, Unavailable
 
 
 class ExportError(OpsConsoleError):
@@ -21,6 +21,13 @@ class DatasetForbidden(Forbidden, ExportError):
     """The user may not read the rows of a dataset (Django's view permission on its model)."""
 
     default_detail = "You may not export this dataset."
+
+
+class ExportsPaused(Unavailable, ExportError):
+    """No new export while maintenance mode is not normal (nothing is written)."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(f"Maintenance mode is {mode!r}: no new exports until it is back to normal.", mode=mode)
 
 
 class ExportJobNotFound(NotFound, ExportError):

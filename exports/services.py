@@ -22,6 +22,7 @@ from exports.exceptions import (
     ExportCancelled,
     ExportFailed,
     ExportInterrupted,
+    ExportsPaused,
     IllegalTransition,
     InvalidExportRequest,
 )
@@ -29,6 +30,7 @@ from exports.formats import FORMATS, get_writer
 from exports.models import SNAPSHOT, ExportJob, JobStatus
 from exports.registry import Dataset, dataset_names, get_dataset
 from exports.selectors import export_job_find_active_duplicate
+from maintenance.selectors import current_mode, is_normal
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +154,8 @@ def export_job_create(
     if requested_by is None and user is not None:
         requested_by = user.get_username()
     export_datasets_check_permission(user=user, job_type=job_type, datasets=datasets)
+    if not is_normal():  # the shield refuses the API and the admin; this covers every other caller
+        raise ExportsPaused(current_mode())
     _lock_identical_requests(job_type, format, filter_params, datasets, requested_by, user)
     existing = export_job_find_active_duplicate(
         job_type=job_type,

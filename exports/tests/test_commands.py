@@ -48,9 +48,22 @@ def test_export_command_leaves_the_job_to_a_worker_by_default(no_enqueue):
         (["notifications.outbox", "--filter", "colour=red"], "filter_params.colour"),
         (["notifications.outbox", "--filter", "status"], "expected KEY=VALUE"),
         (["notifications.outbox", "--output", "/tmp/x.csv"], "--output needs --run-now"),
+        (["notifications.outbox", "--run-now", "--output", "/nonexistent/dir/x.csv"], "not a writable folder"),
+        (["notifications.outbox", "--run-now", "--output", "/tmp"], "is a folder"),
     ],
 )
 def test_export_command_refuses_bad_input_with_a_non_zero_exit(args, message):
     with pytest.raises(CommandError, match=message):
         call_command("export", *args, stdout=StringIO())
+    assert ExportJob.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", ["read_only", "maintenance"])
+def test_export_command_refuses_outside_normal_mode_and_writes_nothing(mode):
+    from maintenance.services import maintenance_set_mode
+
+    maintenance_set_mode(mode=mode, reason="test")
+    with pytest.raises(CommandError, match=f"Maintenance mode is '{mode}'"):
+        call_command("export", "notifications.outbox", stdout=StringIO())
     assert ExportJob.objects.count() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 from django.core.files.storage import default_storage
@@ -37,6 +38,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["output"] and not options["run_now"]:
             raise CommandError("--output needs --run-now")
+        output = options["output"]
+        if output:
+            folder = os.path.dirname(os.path.abspath(output))
+            if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+                raise CommandError(f"--output {output}: {folder} is not a writable folder")
+            if os.path.isdir(output):
+                raise CommandError(f"--output {output} is a folder; give a file path")
         filters = self._filters(options["filter"], snapshot=options["job_type"] == SNAPSHOT)
         try:
             job, created = services.export_job_create(
