@@ -33,6 +33,7 @@ from notifications.models import (
     NotificationOutbox,
     NotificationStatus,
 )
+from opsconsole.api.parsers import MAX_DEPTH, TooDeep, nul_character_path
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ def channel_clean(
         config_value = {}
     if not isinstance(config_value, dict):
         errors["config"] = ["Must be a JSON object."]
+    elif (refusal := _json_refusal(config_value)) is not None:
+        errors["config"] = [refusal]
     elif "channel_type" in cleaned:
         try:
             config_value = get_backend(cleaned["channel_type"]).clean_config(config_value)
@@ -295,6 +298,15 @@ def _schedule_sweep() -> None:
         logger.warning("broker unavailable; the next beat sweep will deliver")
 
 
+def _json_refusal(value: Any) -> str | None:
+    """Why a JSON value cannot be stored (a NUL character; too deep), or None."""
+    try:
+        path = nul_character_path(value)
+    except TooDeep:
+        return f"Nested more than {MAX_DEPTH} levels deep."
+    return None if path is None else f"{path} contains a NUL character (\\u0000), which cannot be stored."
+
+
 def notification_enqueue(
     *,
     channel_id: Any,
@@ -320,6 +332,11 @@ def notification_enqueue(
         errors["subject"] = ["Must be a single line (no CR or LF)."]
     if payload is not None and not isinstance(payload, dict):
         errors["payload"] = ["Must be a JSON object."]
+    elif payload is not None and (refusal := _json_refusal(payload)) is not None:
+        errors["payload"] = [refusal]
+    for name, text in (("body", body), ("subject", subject)):
+        if isinstance(text, str) and "\x00" in text:
+            errors[name] = ["Null characters are not allowed."]
     if idempotency_key is not None and (not idempotency_key.strip() or len(idempotency_key) > IDEMPOTENCY_KEY_MAX):
         errors["idempotency_key"] = [f"Must be 1 to {IDEMPOTENCY_KEY_MAX} characters."]
     if not isinstance(channel_id, int) or isinstance(channel_id, bool):

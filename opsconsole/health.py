@@ -19,7 +19,7 @@ from django.core.cache import caches
 from django.db import connections
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
 
 logger = logging.getLogger(__name__)
 
@@ -150,8 +150,12 @@ def run_checks() -> tuple[str, dict[str, Any]]:
 
 
 @never_cache
-@require_safe
+@csrf_exempt  # so that a POST learns it is the wrong method (405), not a CSRF 403
 def health_view(request: HttpRequest) -> JsonResponse:
+    if request.method not in ("GET", "HEAD"):
+        response = JsonResponse({"detail": f"Method {request.method} not allowed; use GET."}, status=405)
+        response["Allow"] = "GET, HEAD"
+        return response
     status, checks = run_checks()
     body = {"status": status, "checks": checks, "maintenance": MaintenanceProbe().result()}
     return JsonResponse(body, status=503 if status == "down" else 200)

@@ -62,8 +62,12 @@ MIDDLEWARE = [
 ROOT_URLCONF = "opsconsole.urls"
 WSGI_APPLICATION = "opsconsole.wsgi.application"
 ASGI_APPLICATION = "opsconsole.asgi.application"
-# /system paths work with and without a trailing slash; a redirect would lose a POST body.
-APPEND_SLASH = False
+# /system paths match with and without a trailing slash themselves (and a JSON 404 catches
+# the rest), so the redirect that would lose a POST body never happens there; it only turns
+# /admin into /admin/.
+APPEND_SLASH = True
+# Admin messages (one carries a new webhook secret) stay server-side, not in a signed cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 TEMPLATES = [
     {
@@ -234,7 +238,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["opsconsole.api.permissions.IsStaffWithModelPermissions"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["opsconsole.api.parsers.StrictJSONParser"],
     "DEFAULT_FILTER_BACKENDS": ["opsconsole.api.filters.StrictFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "opsconsole.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -254,6 +258,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Notifications, exports, retention and maintenance for operators.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are part of the staff-only /system API.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -14,6 +14,9 @@ def system(prefix: str) -> str:
     return rf"^system/{prefix}"
 
 
+handler400 = "opsconsole.api.views.bad_request"
+handler500 = "opsconsole.api.views.server_error"
+
 admin.site.site_header = "OpsConsole"
 admin.site.site_title = "OpsConsole"
 admin.site.index_title = "Operations"

@@ -62,13 +62,14 @@ def test_the_admin_refuses_a_rate_limit_the_api_refuses(admin_client):
 def test_rotate_secret_action_shows_the_new_secret(admin_client):
     channel = WebhookChannelFactory()
     old = channel.secret
-    response = admin_client.post(
-        reverse("admin:notifications_notificationchannel_changelist"),
-        {"action": "rotate_secret", "_selected_action": [channel.pk]},
-        follow=True,
-    )
+    action = {"action": "rotate_secret", "_selected_action": [channel.pk]}
+    url = reverse("admin:notifications_notificationchannel_changelist")
+    redirect = admin_client.post(url, action)
     channel.refresh_from_db()
     assert channel.secret != old
+    # The message waits server-side: no cookie carries the secret to the browser.
+    assert "messages" not in redirect.cookies
+    response = admin_client.get(redirect["Location"])
     assert any(channel.secret in m for m in messages_of(response))
 
 

@@ -38,7 +38,23 @@ class StrictFilterBackend(DjangoFilterBackend):
 
     def filter_queryset(self, request, queryset, view):
         self.reject_unknown_params(request, view, queryset)
-        return super().filter_queryset(request, queryset, view)
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise ValidationError(self.errors_by_query_key(filterset, request.query_params))
+        return filterset.qs
+
+    @staticmethod
+    def errors_by_query_key(filterset, query_params) -> dict[str, list[str]]:
+        """A range filter reports under its name (`created`); name the keys the client sent
+        (`created_after`), as it would look for them."""
+        errors: dict[str, list[str]] = {}
+        for name, messages in filterset.errors.items():
+            sent = [key for key in query_params if key.startswith(f"{name}_") and key not in filterset.filters]
+            for key in sent or [name]:
+                errors[key] = [str(message) for message in messages]
+        return errors
 
     def reject_unknown_params(self, request, view, queryset) -> None:
         allowed = set(pagination_query_params(view))

@@ -50,12 +50,17 @@ class IdCursorPagination(StrictPageSizeMixin, pagination.CursorPagination):
     page_size = 50
 
     def decode_cursor(self, request):
+        invalid = ValidationError(
+            {self.cursor_query_param: ["Invalid cursor: use the `next` or `previous` link of a page."]}
+        )
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except NotFound:
-            raise ValidationError(
-                {self.cursor_query_param: ["Invalid cursor: use the `next` or `previous` link of a page."]}
-            ) from None
+            raise invalid from None
+        # The position is compared with the id column: a crafted `p=abc` would be a 500.
+        if cursor is not None and cursor.position is not None and not str(cursor.position).lstrip("-").isdigit():
+            raise invalid
+        return cursor
 
 
 def pagination_query_params(view) -> set[str]:

@@ -1,4 +1,5 @@
 from django.http import JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
@@ -33,3 +34,22 @@ def not_found(request, *args, **kwargs) -> JsonResponse:
     return JsonResponse(
         {"detail": f"No /system endpoint at {request.path}. The index of the API is at /system/."}, status=404
     )
+
+
+def _is_api(request) -> bool:
+    return request.path == "/system" or request.path.startswith("/system/")
+
+
+def bad_request(request, exception=None):
+    """handler400: JSON under /system (e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE)."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    detail = str(exception) if exception else "Bad request."
+    return JsonResponse({"detail": detail or "Bad request."}, status=400)
+
+
+def server_error(request):
+    """handler500: JSON under /system, where clients parse every answer."""
+    if not _is_api(request):
+        return defaults.server_error(request)
+    return JsonResponse({"detail": "Internal server error; it has been logged."}, status=500)

@@ -88,3 +88,86 @@ def test_a_page_past_the_end_is_still_a_404_and_good_pages_work(api):
     assert len(page["results"]) == 1 and page["previous"]
     assert api.get("/system/exports/", {"page": "last", "page_size": "2"}).status_code == 200
     assert api.get("/system/exports/", {"page": "3", "page_size": "2"}).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/system/maintenance/history", "/system/notify/"])
+def test_a_crafted_cursor_is_a_400_not_a_500(api, path):
+    import base64
+
+    for raw in ("p=abc", "p=1;drop", "o=1&r=1&p=x"):
+        cursor = base64.b64encode(raw.encode()).decode()
+        response = api.get(path, {"cursor": cursor})
+        assert response.status_code == 400, (raw, response.content)
+        assert "cursor" in response.json()["errors"]
+
+
+def test_deeply_nested_json_is_a_400(api):
+    body = '{"category": "admin.log", "days_to_keep": 30, "description": ' + "[" * 3000 + "]" * 3000 + "}"
+    response = api.post("/system/retention/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested" in response.json()["detail"]
+    body = '{"mode": "read_only", "reason": ' + "[" * 100 + "]" * 100 + "}"
+    assert api.post("/system/maintenance/", body, content_type="application/json").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "where"),
+    [
+        ("/system/notify/channels", {"name": "n", "channel_type": "log", "target": "ops", "config": {"a\x00": 1}}, "a"),
+        ("/system/retention/", {"category": "admin.log", "days_to_keep": 30, "description": "x\x00"}, "description"),
+    ],
+)
+def test_a_nul_character_anywhere_in_a_json_body_is_a_400(api, path, body, where):
+    from notifications.models import NotificationChannel
+    from retention.models import DataRetentionPolicy
+
+    response = api.post(path, body, format="json")
+    assert response.status_code == 400, response.content
+    assert where in str(response.json()["errors"])
+    assert not NotificationChannel.objects.exists() and not DataRetentionPolicy.objects.exists()
+
+
+def test_a_nul_in_a_payload_given_to_the_service_is_refused_naming_it():
+    from notifications.exceptions import NotificationInvalid
+    from notifications.services import notification_enqueue
+    from notifications.tests.factories import ChannelFactory
+
+    channel = ChannelFactory()
+    with pytest.raises(NotificationInvalid) as refused:
+        notification_enqueue(channel_id=channel.pk, body="b", payload={"deep": ["ok", "n\x00"]})
+    assert "deep[1]" in refused.value.fields["payload"][0]
+
+
+def test_errors_outside_drf_are_json_under_system(api, settings, rf):
+    from opsconsole.api.views import bad_request, server_error
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = api.post("/system/retention/", '{"description": "' + "x" * 2000 + '"}', content_type="application/json")
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert server_error(rf.get("/system/notify/"))["Content-Type"] == "application/json"
+    assert bad_request(rf.get("/system/x"), Exception("bad"))["Content-Type"] == "application/json"
+    assert server_error(rf.get("/admin/")).status_code == 500  # Django's own page elsewhere
+    assert "html" in server_error(rf.get("/admin/"))["Content-Type"]
+
+
+def test_posting_to_health_is_a_json_405(client):
+    response = client.post("/health")
+    assert response.status_code == 405 and response["Allow"] == "GET, HEAD"
+    assert "GET" in response.json()["detail"]
+
+
+def test_the_schema_and_docs_are_for_staff_only(anon_api, nonstaff_api, api):
+    for path in ("/system/schema/", "/system/docs/", "/system/redoc/"):
+        assert anon_api.get(path).status_code == 401, path
+        assert nonstaff_api.get(path).status_code == 403, path
+        assert api.get(path).status_code == 200, path
+
+
+def test_admin_without_its_trailing_slash_redirects(admin_client):
+    response = admin_client.get("/admin")
+    assert response.status_code == 301 and response["Location"] == "/admin/"
+
+
+def test_a_bad_range_value_names_the_key_that_was_sent(api):
+    response = api.get("/system/maintenance/history", {"at_after": "garbage"})
+    assert list(response.json()["errors"]) == ["at_after"]
