@@ -1,9 +1,11 @@
 """The delivery engine: claim due notifications, deliver them concurrently, record every attempt.
 
-Two doors lead here: `notification_deliver` (one notification, the Celery task sent on
-commit) and `notification_dispatch_due` (the sweep: beat every few seconds, and
-`manage.py dispatch_notifications`). Both claim rows through the same lease, so a row
-is delivered by whichever gets it first and never by both at once.
+Doors lead here: `notification_dispatch_from` (the Celery task sent on commit, which runs
+a pooled sweep while its notification is still due), `notification_dispatch_due` (the
+sweep: beat every few seconds, and `manage.py dispatch_notifications`) and
+`notification_deliver` (one notification alone: the send-test command). All claim rows
+through the same lease, so a row is delivered by whichever gets it first and never by
+two at once.
 
 Only the network calls run in the thread pool; claims and results are written by the
 calling thread in batches. That keeps database work out of the threads (no connection
@@ -31,6 +33,7 @@ from notifications.services import (
     DeliveryResult,
     final_outcome,
     outbox_claim_due_batch,
+    outbox_is_due,
     outbox_record_results,
     outbox_release,
 )
@@ -138,6 +141,23 @@ def notification_deliver(*, outbox_id: int) -> str | None:
     return final_outcome(result)
 
 
+IDLE_POLL_SECONDS = 0.5
+
+
+def notification_dispatch_from(*, outbox_id: int, max_seconds: float | None = None) -> DispatchSummary | None:
+    """The task sent on commit: if the notification is still due, run a pooled sweep that
+    delivers it together with whatever else is due.
+
+    Delivering it alone in the task would hold the worker process for as long as the
+    endpoint takes (up to the HTTP timeout), so a few slow endpoints would stall every
+    other delivery and the beat sweeps queued behind them. A row already taken by a
+    running sweep costs one query here.
+    """
+    if not outbox_is_due(outbox_id=outbox_id):
+        return None
+    return notification_dispatch_due(max_seconds=max_seconds)
+
+
 def notification_dispatch_due(
     *, max_seconds: float | None = None, concurrency: int | None = None, batch_size: int | None = None
 ) -> DispatchSummary:
@@ -165,7 +185,8 @@ def notification_dispatch_due(
     # future in flight, which registers a waiter on each of them for every completion.
     done: queue.SimpleQueue[Future[DeliveryResult]] = queue.SimpleQueue()
     finished: list[DeliveryResult] = []
-    exhausted = False
+    stopped = False  # no more claims: the deadline passed or maintenance began
+    next_poll = 0.0  # when nothing was due, look again at this time (while deliveries are in flight)
     last_flush = time.monotonic()
 
     def flush() -> None:
@@ -181,16 +202,22 @@ def notification_dispatch_due(
         ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="notify-deliver") as pool,
     ):
         while True:
-            if not exhausted and deadline is not None and time.monotonic() >= deadline:
-                exhausted = True
-            if not exhausted and inflight < backlog - batch_size // 2:
+            now = time.monotonic()
+            if not stopped and deadline is not None and now >= deadline:
+                stopped = True
+            if not stopped and inflight < backlog - batch_size // 2 and now >= next_poll:
                 if not is_normal():
                     summary.paused_for_maintenance = True
-                    exhausted = True
+                    stopped = True
                 else:
                     claims = outbox_claim_due_batch(limit=backlog - inflight)
                     if not claims:
-                        exhausted = True
+                        if not inflight:
+                            break  # nothing due and nothing in flight: done
+                        # Slow deliveries are in flight: keep the free threads for rows that
+                        # become due meanwhile (new ones, retries) instead of leaving them to
+                        # the next sweep.
+                        next_poll = now + IDLE_POLL_SECONDS
                     summary.claimed += len(claims)
                     allowed, limited = _rate_limited(claims)
                     if limited:
@@ -200,7 +227,9 @@ def notification_dispatch_due(
                         pool.submit(attempt_delivery, claim, context).add_done_callback(done.put)
                         inflight += 1
             if not inflight:
-                break
+                if stopped:
+                    break
+                continue
             try:
                 future = done.get(timeout=0.05)
                 while True:

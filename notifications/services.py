@@ -554,6 +554,11 @@ def _claims_of(ids: list[int], lease_until: datetime) -> list[Claim]:
     ]
 
 
+def outbox_is_due(*, outbox_id: int) -> bool:
+    """Whether the notification may be claimed now (pending and due, or its lease expired)."""
+    return selectors.outbox_deliverable(timezone.now()).filter(pk=outbox_id).exists()
+
+
 def outbox_claim_due_batch(*, limit: int, outbox_ids: list[int] | None = None) -> list[Claim]:
     """Lease up to `limit` deliverable notifications to the caller (status → sending, locked_until set).
 

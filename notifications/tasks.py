@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from notifications.conf import notify_settings
-from notifications.dispatch import notification_deliver, notification_dispatch_due
+from notifications.dispatch import notification_dispatch_due, notification_dispatch_from
 
 
 @shared_task(
@@ -19,8 +19,10 @@ from notifications.dispatch import notification_deliver, notification_dispatch_d
     max_retries=3,
 )
 def deliver(outbox_id: int) -> str | None:
-    """Deliver one notification if it is still due (it may have been delivered by the sweep)."""
-    return notification_deliver(outbox_id=outbox_id)
+    """Sent on commit: deliver this notification, with whatever else is due, through the
+    pooled engine (nothing to do when a sweep has taken it already)."""
+    summary = notification_dispatch_from(outbox_id=outbox_id, max_seconds=float(notify_settings.SWEEP_SECONDS))
+    return None if summary is None else str(summary)
 
 
 @shared_task(

@@ -1,6 +1,7 @@
 """The delivery engine against a real HTTP sink: retries, backoff, leases, health, limits, maintenance."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -398,3 +399,38 @@ def test_the_rate_limit_count_is_exact_under_concurrent_takes(monkeypatch):
     for thread in threads:
         thread.join()
     assert len(allowed) == 100  # of 320 takes at once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notification_due_while_a_slow_one_is_in_flight_goes_out_at_once(threaded_httpserver, allow_private):
+    """One slow endpoint holds one thread: the sweep keeps claiming for the free ones."""
+    import threading
+
+    from django.db import connection
+
+    from notifications.tests.conftest import make_sink
+
+    slow = make_sink(threaded_httpserver, "/slow", delay=2.0)
+    fast = make_sink(threaded_httpserver, "/fast")
+    OutboxFactory(channel=WebhookChannelFactory(target=slow.url))
+    results = []
+
+    def sweep():
+        try:
+            results.append(notification_dispatch_due(max_seconds=5))
+        finally:
+            connection.close()
+
+    started = time.monotonic()
+    worker = threading.Thread(target=sweep)
+    worker.start()
+    deadline = time.monotonic() + 5
+    while not slow.received and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert slow.received, "the slow delivery never started"
+    time.sleep(0.3)  # the sweep has looked for more and found nothing
+    OutboxFactory(channel=WebhookChannelFactory(target=fast.url))  # due now, while the slow one waits
+    worker.join(10)
+    [summary] = results
+    assert summary.sent == 2
+    assert fast.received and fast.received[0].at - started < 1.5  # not after the slow one's 2 s
