@@ -573,31 +573,76 @@ def outbox_claim_due_batch(*, limit: int, outbox_ids: list[int] | None = None) -
         deliverable = deliverable.filter(pk__in=outbox_ids)
     with transaction.atomic():
         if connection.features.has_select_for_update_skip_locked:
-            ids = list(
+            rows = list(
                 deliverable.select_for_update(skip_locked=True, of=("self",))
                 .order_by("id")
-                .values_list("id", flat=True)[:limit]
+                .values_list("id", "status")[:limit]
             )
-            if not ids:
+            if not rows:
                 return []
+            ids = [pk for pk, _status in rows]
             NotificationOutbox.objects.filter(pk__in=ids).update(
                 status=NotificationStatus.SENDING, locked_until=lease_until, updated_at=now
             )
         else:
             # A per-claim token in the microseconds tells this claim's rows from a concurrent one's.
             lease_until += timedelta(microseconds=random.randrange(1_000_000))
-            candidates = list(deliverable.order_by("id").values_list("id", flat=True)[:limit])
-            if not candidates:
+            rows = list(deliverable.order_by("id").values_list("id", "status")[:limit])
+            if not rows:
                 return []
-            selectors.outbox_deliverable(now).filter(pk__in=candidates).update(
+            selectors.outbox_deliverable(now).filter(pk__in=[pk for pk, _status in rows]).update(
                 status=NotificationStatus.SENDING, locked_until=lease_until, updated_at=now
             )
             ids = list(
                 NotificationOutbox.objects.filter(
-                    pk__in=candidates, status=NotificationStatus.SENDING, locked_until=lease_until
+                    pk__in=[pk for pk, _status in rows], status=NotificationStatus.SENDING, locked_until=lease_until
                 ).values_list("id", flat=True)
             )
+        claimed = set(ids)
+        reclaimed = [pk for pk, status in rows if status == NotificationStatus.SENDING and pk in claimed]
+        if reclaimed:
+            given_up = _count_lost_deliveries(reclaimed, now)
+            ids = [pk for pk in ids if pk not in given_up]
         return _claims_of(ids, lease_until)
+
+
+LOST_DELIVERY = "The delivering worker stopped before recording a result (its lease expired)."
+
+
+def _count_lost_deliveries(outbox_ids: list[int], now: datetime) -> set[int]:
+    """Count a delivery whose lease expired as an attempt that failed; return the ids given up on.
+
+    Otherwise a message that kills its worker every time (or hangs it past the lease) would
+    be reclaimed forever without its attempts ever growing. Called under the claim's
+    transaction, so the redelivery's attempt number follows the lost one.
+    """
+    rows = NotificationOutbox.objects.filter(pk__in=outbox_ids).values_list(
+        "pk", "attempts", "retry_base", "channel__max_attempts"
+    )
+    log, given_up = [], {}
+    for pk, attempts, retry_base, max_attempts in rows:
+        exhausted = attempts + 1 - retry_base >= max_attempts
+        error = f"{LOST_DELIVERY} (gave up after {max_attempts} attempts)" if exhausted else LOST_DELIVERY
+        log.append(
+            NotificationAttempt(
+                outbox_id=pk,
+                number=attempts + 1,
+                started_at=now,
+                outcome=AttemptOutcome.FAILED if exhausted else AttemptOutcome.RETRY,
+                error=error,
+            )
+        )
+        if exhausted:
+            given_up[pk] = error
+    NotificationOutbox.objects.filter(pk__in=outbox_ids).update(attempts=F("attempts") + 1, last_error=LOST_DELIVERY)
+    for pk, error in given_up.items():  # rare: one UPDATE each is fine
+        NotificationOutbox.objects.filter(pk=pk).update(
+            status=NotificationStatus.FAILED, last_error=error, next_attempt_at=None, locked_until=None, updated_at=now
+        )
+    NotificationAttempt.objects.bulk_create(log)
+    if given_up:
+        logger.warning("notifications %s failed: %s", sorted(given_up), LOST_DELIVERY)
+    return set(given_up)
 
 
 @transaction.atomic

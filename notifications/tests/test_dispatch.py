@@ -177,15 +177,19 @@ def test_a_stale_lease_holders_late_result_changes_nothing_and_the_new_holders_r
             outbox_record_results(results=results_a)
         assert "stale result" in caplog.text
         reload(notification)
-        assert (notification.status, notification.attempts) == (NotificationStatus.SENDING, 0)
+        # A's attempt counts as lost (attempt 1, logged when B reclaimed); its 410 changes nothing.
+        assert (notification.status, notification.attempts) == (NotificationStatus.SENDING, 1)
         assert notification.locked_until == claims_b[0].lease_until
-        assert not notification.attempt_log.exists()
+        assert list(notification.attempt_log.values_list("outcome", "http_status")) == [(AttemptOutcome.RETRY, None)]
         reload(hook)
         assert hook.active and hook.consecutive_failures == 0 and hook.last_failure_at is None
         outbox_record_results(results=deliver_claims(claims_b))
     reload(notification)
-    assert (notification.status, notification.attempts) == (NotificationStatus.SENT, 1)
-    assert list(notification.attempt_log.values_list("outcome", "http_status")) == [(AttemptOutcome.SENT, 204)]
+    assert (notification.status, notification.attempts) == (NotificationStatus.SENT, 2)
+    assert list(notification.attempt_log.order_by("number").values_list("number", "outcome", "http_status")) == [
+        (1, AttemptOutcome.RETRY, None),
+        (2, AttemptOutcome.SENT, 204),
+    ]
     assert reload(hook).active and hook.last_success_at is not None
 
 
@@ -204,8 +208,11 @@ def test_a_late_batch_of_sent_results_finishes_only_the_rows_still_under_its_lea
         assert reload(kept).status == NotificationStatus.SENT
         assert reload(reclaimed).status == NotificationStatus.SENDING
         outbox_record_results(results=deliver_claims(claims_b))
-    assert (reload(reclaimed).status, reclaimed.attempts) == (NotificationStatus.PENDING, 1)
-    assert list(reclaimed.attempt_log.values_list("outcome", "http_status")) == [(AttemptOutcome.RETRY, 503)]
+    assert (reload(reclaimed).status, reclaimed.attempts) == (NotificationStatus.PENDING, 2)  # lost + 503
+    assert list(reclaimed.attempt_log.order_by("number").values_list("outcome", "http_status")) == [
+        (AttemptOutcome.RETRY, None),
+        (AttemptOutcome.RETRY, 503),
+    ]
     assert list(kept.attempt_log.values_list("outcome", flat=True)) == [AttemptOutcome.SENT]
     assert reload(hook).consecutive_failures == 1
 
@@ -434,3 +441,26 @@ def test_a_notification_due_while_a_slow_one_is_in_flight_goes_out_at_once(threa
     [summary] = results
     assert summary.sent == 2
     assert fast.received and fast.received[0].at - started < 1.5  # not after the slow one's 2 s
+
+
+def test_a_message_whose_deliveries_are_always_lost_fails_after_max_attempts(hook, notify_config):
+    """A worker that dies (or hangs past its lease) on a message every time must not loop forever."""
+    notify_config(LEASE_SECONDS=60)
+    hook.max_attempts = 3
+    hook.save()
+    notification = OutboxFactory(channel=hook)
+    with time_machine.travel(timezone.now(), tick=True) as traveller:
+        for expected_attempts in (0, 1, 2):
+            claims = outbox_claim_due_batch(limit=10)  # claimed, then the worker dies
+            assert [c.message.outbox_id for c in claims] == [notification.pk]
+            assert reload(notification).attempts == expected_attempts
+            traveller.shift(timedelta(seconds=61))
+        assert outbox_claim_due_batch(limit=10) == []  # the third loss is the last attempt
+    reload(notification)
+    assert notification.status == NotificationStatus.FAILED and notification.attempts == 3
+    assert "gave up after 3 attempts" in notification.last_error
+    assert list(notification.attempt_log.order_by("number").values_list("number", "outcome")) == [
+        (1, AttemptOutcome.RETRY),
+        (2, AttemptOutcome.RETRY),
+        (3, AttemptOutcome.FAILED),
+    ]
