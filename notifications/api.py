@@ -18,7 +18,7 @@ from notifications.channels import BACKENDS
 from notifications.filters import ChannelFilter, OutboxFilter
 from notifications.models import NotificationAttempt, NotificationChannel, NotificationOutbox
 from opsconsole.api.pagination import IdCursorPagination
-from opsconsole.api.serializers import StrictSerializer
+from opsconsole.api.serializers import StrictBooleanField, StrictCharField, StrictSerializer
 
 CHANGE_CHANNEL = {"*": ["notifications.change_notificationchannel"]}
 ADD_NOTIFICATION = {"*": ["notifications.add_notificationoutbox"]}
@@ -89,10 +89,10 @@ class ChannelInputSerializer(StrictSerializer):
         "paused": "Use the pause and resume actions.",
     }
 
-    name = serializers.CharField(max_length=256)
-    channel_type = serializers.CharField(max_length=64)
-    target = serializers.CharField(max_length=2048)
-    active = serializers.BooleanField(required=False)
+    name = StrictCharField(max_length=256)
+    channel_type = StrictCharField(max_length=64)
+    target = StrictCharField(max_length=2048)
+    active = StrictBooleanField(required=False)
     description = serializers.CharField(required=False, allow_null=True, allow_blank=True)
     config = serializers.JSONField(required=False)
     max_attempts = serializers.IntegerField(required=False, min_value=1, max_value=services.MAX_ATTEMPTS_LIMIT)

@@ -214,8 +214,10 @@ def channel_update(*, channel: NotificationChannel, **changes: Any) -> Notificat
     if "description" in changes:
         channel.description = changes["description"]
     if "active" in changes:
-        channel.active = bool(changes["active"])
-        if channel.active:
+        was_active, channel.active = channel.active, bool(changes["active"])
+        if channel.active and not was_active:
+            # Reactivated: the reason it was disabled no longer holds. (An active channel that is
+            # paused keeps the reason of its pause; resume clears that one.)
             channel.disabled_reason = ""
     channel.save()
     return channel
@@ -374,6 +376,14 @@ def notification_enqueue(
 @transaction.atomic
 def notification_retry(*, notification: NotificationOutbox) -> NotificationOutbox:
     """Send a failed or cancelled notification again now, with a fresh attempt budget and the same message_id."""
+    channel = NotificationChannel.objects.get(pk=notification.channel_id)
+    if not channel.active:
+        # Queued for an inactive channel it would wait, pending, for a reactivation nobody plans.
+        raise IllegalTransition(
+            f"Channel {channel.name!r} is inactive ({channel.disabled_reason or 'deactivated'}); "
+            "activate it before retrying its notifications.",
+            status=notification.status,
+        )
     updated = NotificationOutbox.objects.filter(
         pk=notification.pk, status__in=[NotificationStatus.FAILED, NotificationStatus.CANCELLED]
     ).update(
@@ -417,10 +427,19 @@ def notification_replay(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
 ) -> int:
-    """Queue every failed notification of a channel and creation range again; return how many."""
+    """Queue every failed notification of a channel and creation range again; return how many.
+
+    Only active channels' notifications are queued (an inactive channel's would wait,
+    pending, for a reactivation); naming an inactive channel is an illegal transition.
+    """
     if channel_id is not None:
-        selectors.channel_get(channel_id=channel_id)
-    rows = NotificationOutbox.objects.filter(status=NotificationStatus.FAILED)
+        channel = selectors.channel_get(channel_id=channel_id)
+        if not channel.active:
+            raise IllegalTransition(
+                f"Channel {channel.name!r} is inactive; activate it before replaying its notifications.",
+                status="inactive",
+            )
+    rows = NotificationOutbox.objects.filter(status=NotificationStatus.FAILED, channel__active=True)
     if channel_id is not None:
         rows = rows.filter(channel_id=channel_id)
     if created_after is not None:

@@ -296,6 +296,18 @@ def test_retry_is_a_409_unless_failed_or_cancelled(api):
     assert response.status_code == 200 and response.json()["status"] == "pending"
 
 
+def test_retry_and_replay_refuse_an_inactive_channel_and_change_nothing(api):
+    gone = ChannelFactory(active=False, disabled_reason="endpoint answered 410 Gone")
+    failed = OutboxFactory(channel=gone, status=NotificationStatus.FAILED)
+    response = post(api, f"/system/notify/{failed.pk}/retry")
+    assert response.status_code == 409 and "inactive" in response.json()["detail"]
+    assert post(api, "/system/notify/replay", {"channel_id": gone.pk}).status_code == 409
+    live = OutboxFactory(status=NotificationStatus.FAILED)
+    assert post(api, "/system/notify/replay", {}).json() == {"count": 1}  # only the active channel's
+    assert NotificationOutbox.objects.get(pk=failed.pk).status == NotificationStatus.FAILED
+    assert NotificationOutbox.objects.get(pk=live.pk).status == NotificationStatus.PENDING
+
+
 def test_replay_requeues_failed_notifications_in_a_range_and_returns_the_count(api):
     channel = ChannelFactory()
     OutboxFactory.create_batch(2, channel=channel, status=NotificationStatus.FAILED)
@@ -417,3 +429,23 @@ def test_sending_back_the_redacted_values_keeps_the_stored_credentials(api, allo
     assert api.patch(f"/system/notify/channels/{channel.pk}", {"target": new_target}, format="json").status_code == 200
     channel.refresh_from_db()
     assert channel.target == new_target
+
+
+def test_channel_fields_take_json_types_as_sent(api):
+    for body, field in (
+        ({"name": 5, "channel_type": "log", "target": "ops"}, "name"),
+        ({"name": "n", "channel_type": "log", "target": ["ops"]}, "target"),
+        ({"name": "n", "channel_type": "log", "target": "ops", "active": "yes"}, "active"),
+    ):
+        response = post(api, "/system/notify/channels", body)
+        assert response.status_code == 400 and field in response.json()["errors"], body
+    assert not NotificationChannel.objects.exists()
+
+
+def test_patching_active_on_a_paused_channel_keeps_the_reason_of_the_pause(api):
+    channel = ChannelFactory(paused=True, disabled_reason="Paused after 20 consecutive failures")
+    response = api.patch(f"/system/notify/channels/{channel.pk}", {"active": True}, format="json")
+    assert response.status_code == 200
+    assert response.json()["disabled_reason"] == "Paused after 20 consecutive failures"
+    channel.refresh_from_db()
+    assert channel.paused
