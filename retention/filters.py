@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import django_filters
+from django.utils.choices import BaseChoiceIterator
 
 from opsconsole.api.filters import IsoDateTimeFromToRangeFilter, StrictBooleanFilter
 from retention.models import DataRetentionPolicy, PurgeRun, PurgeStatus, PurgeTrigger
+from retention.registry import registry
+
+
+class CategoryChoices(BaseChoiceIterator):
+    """The registered categories, read when used (apps register theirs as they start)."""
+
+    def __iter__(self):
+        return iter([(name, name) for name in registry.names()])
+
+    def __len__(self) -> int:
+        return len(registry.names())
+
+
+category_choices = CategoryChoices()
 
 
 class PolicyFilter(django_filters.FilterSet):
-    category = django_filters.CharFilter()
+    category = django_filters.ChoiceFilter(choices=category_choices)
     enabled = StrictBooleanFilter()
     legal_hold = StrictBooleanFilter()
 
@@ -19,7 +34,7 @@ class PolicyFilter(django_filters.FilterSet):
 
 
 class PurgeRunFilter(django_filters.FilterSet):
-    category = django_filters.CharFilter()
+    category = django_filters.ChoiceFilter(choices=category_choices)
     status = django_filters.ChoiceFilter(choices=PurgeStatus.choices)
     trigger = django_filters.ChoiceFilter(choices=PurgeTrigger.choices)
     dry_run = StrictBooleanFilter()

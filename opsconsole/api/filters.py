@@ -50,10 +50,17 @@ class StrictFilterBackend(DjangoFilterBackend):
         """A range filter reports under its name (`created`); name the keys the client sent
         (`created_after`), as it would look for them."""
         errors: dict[str, list[str]] = {}
-        for name, messages in filterset.errors.items():
+        for name, field_errors in filterset.form.errors.as_data().items():
+            messages = []
+            for error in field_errors:
+                text = " ".join(error.messages)
+                field = filterset.form.fields.get(name)
+                if error.code == "invalid_choice" and getattr(field, "choices", None):
+                    text += f" Allowed: {', '.join(str(value) for value, _label in field.choices if value != '')}."
+                messages.append(text)
             sent = [key for key in query_params if key.startswith(f"{name}_") and key not in filterset.filters]
             for key in sent or [name]:
-                errors[key] = [str(message) for message in messages]
+                errors[key] = messages
         return errors
 
     def reject_unknown_params(self, request, view, queryset) -> None:

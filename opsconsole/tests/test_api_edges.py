@@ -171,3 +171,11 @@ def test_admin_without_its_trailing_slash_redirects(admin_client):
 def test_a_bad_range_value_names_the_key_that_was_sent(api):
     response = api.get("/system/maintenance/history", {"at_after": "garbage"})
     assert list(response.json()["errors"]) == ["at_after"]
+
+
+@pytest.mark.parametrize("path", ["/system/retention/", "/system/retention/runs"])
+def test_an_unknown_category_filter_is_a_400_listing_the_known_ones(api, path):
+    response = api.get(path, {"category": "nope"})
+    assert response.status_code == 400
+    assert "admin.log" in response.json()["errors"]["category"][0]
+    assert api.get(path, {"category": "admin.log"}).status_code == 200
