@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-# Tests use their own broker folder, so messages left by `make run` never reach them.
-os.environ.setdefault("OPSCONSOLE_BROKER_DIR", str(Path(__file__).resolve().parent / "var" / "test-broker"))
-
-import pytest  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,7 @@ class MaintenanceChangeForm(forms.Form):
     )
     message = forms.CharField(
         required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
         help_text="Shown to users on the maintenance page and in 503 answers.",
     )

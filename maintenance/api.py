@@ -34,7 +34,13 @@ class MaintenanceStateSerializer(serializers.Serializer):
 class MaintenanceChangeSerializer(StrictSerializer):
     mode = StrictCharField(help_text="normal, read_only or maintenance.")
     reason = StrictCharField(max_length=2000, help_text="Why; recorded in the history.")
-    message = StrictCharField(required=False, allow_blank=True, default="", help_text="Shown to users.")
+    message = StrictCharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="Shown to users (at most 2000 characters).",
+    )
     until = serializers.DateTimeField(
         required=False, allow_null=True, default=None, help_text="ISO 8601; return to normal at this time."
     )

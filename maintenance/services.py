@@ -15,6 +15,8 @@ from maintenance.models import MaintenanceEvent, MaintenanceState, Mode
 MODES = [m.value for m in Mode]
 MAX_RETRY_AFTER = 7 * 24 * 3600
 MAX_REASON_LENGTH = 2000
+# The message goes into every 503 answer, the maintenance page and the cached state.
+MAX_MESSAGE_LENGTH = 2000
 
 
 def _validated_mode(mode: Any) -> str:
@@ -139,6 +141,9 @@ def maintenance_set_mode(
     mode = _validated_mode(mode)
     reason = _validated_reason(reason)
     message = (message or "").strip()
+    if len(message) > MAX_MESSAGE_LENGTH:
+        error = f"At most {MAX_MESSAGE_LENGTH} characters: it is shown in every refused request."
+        raise InvalidMaintenanceChange(error, fields={"message": [error]})
     now = timezone.now()
     until = _validated_until(until, mode=mode, now=now)
     retry_after = _validated_retry_after(retry_after)

@@ -184,3 +184,15 @@ def test_an_unknown_query_parameter_on_the_state_is_a_400(api):
     response = api.get("/system/maintenance/?mdoe=normal")
     assert response.status_code == 400
     assert "mdoe" in response.json()["errors"]
+
+
+def test_a_message_over_2000_characters_is_a_400_and_changes_nothing(api):
+    from maintenance.exceptions import InvalidMaintenanceChange
+    from maintenance.services import MAX_MESSAGE_LENGTH, maintenance_set_mode
+
+    body = {"mode": "read_only", "reason": "deploy", "message": "x" * 2001}
+    response = api.post("/system/maintenance/", body, format="json")
+    assert response.status_code == 400 and "message" in response.json()["errors"]
+    assert api.get("/system/maintenance/").json()["mode"] == "normal"
+    with pytest.raises(InvalidMaintenanceChange):  # the command and the admin go through the service
+        maintenance_set_mode(mode="read_only", reason="deploy", message="x" * (MAX_MESSAGE_LENGTH + 1))

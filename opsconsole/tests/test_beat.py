@@ -34,3 +34,8 @@ def test_a_schedule_edited_in_the_admin_survives_the_next_start():
     daily.refresh_from_db()
     assert (daily.crontab.hour, daily.crontab.minute) == ("5", "0")
     assert PeriodicTask.objects.get(name="maintenance-expire").enabled is False
+
+
+def test_tests_use_a_broker_folder_apart_from_make_runs(settings):
+    """Else a `make run` worker on var/broker would take the tests' tasks (and run them on its database)."""
+    assert settings.BROKER_FOLDER != settings.VAR_DIR / "broker"

@@ -1,0 +1,10 @@
+"""Loaded with `-p tests.pytest_env` (pyproject addopts), before pytest-django reads the
+settings: tests use their own broker folder, so a `make run` worker on var/broker never
+takes a test's task (and runs it against the development database), nor a test a
+message `make run` left behind. conftest.py would be too late: pytest-django has loaded
+the settings by then."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("OPSCONSOLE_BROKER_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test-broker"))
