@@ -61,7 +61,7 @@ def changelist_filters_to_params(
             continue
         field, _, lookup = key.rpartition("__")
         if field in date_fields and lookup in _RANGE:
-            params[f"{date_fields[field]}_{_RANGE[lookup]}"] = _as_iso(value, end=lookup == "lte")
+            params[f"{date_fields[field]}_{_RANGE[lookup]}"] = _as_iso(value, lookup=lookup)
             continue
         if field in date_fields and lookup in {"year", "month", "day"}:
             hierarchy.setdefault(field, {})[lookup] = int(value)
@@ -74,19 +74,29 @@ def changelist_filters_to_params(
             continue
         raise ValueError(f"the changelist filter {key!r} has no equivalent in the {dataset_name} dataset")
     for field, parts in hierarchy.items():
-        start, end = _hierarchy_range(parts)
+        start, end = _hierarchy_range(parts)  # end is the start of the next period: exclusive
         params[f"{date_fields[field]}_after"] = start.isoformat()
-        params[f"{date_fields[field]}_before"] = end.isoformat()
+        params[f"{date_fields[field]}_before"] = (end - TICK).isoformat()
     return params
 
 
-def _as_iso(value: str, *, end: bool) -> str:
+# The dataset's range filters are inclusive at both ends (`>=` after, `<=` before); the
+# admin's are `__gte` / `__lt` (and `__gt` / `__lte`). One microsecond, the resolution of
+# the stored times, turns a strict bound into an inclusive one.
+TICK = timedelta(microseconds=1)
+
+
+def _as_iso(value: str, *, lookup: str) -> str:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return value  # the FilterSet names the bad value
-    if len(value) <= 10 and end:  # a bare date as an inclusive upper bound: up to the end of that day
-        parsed = datetime.combine(parsed.date() + timedelta(days=1), time.min)
+    if len(value) <= 10 and lookup == "lte":  # a bare date as an inclusive upper bound: that whole day
+        parsed = datetime.combine(parsed.date() + timedelta(days=1), time.min) - TICK
+    elif lookup == "lt":
+        parsed -= TICK
+    elif lookup == "gt":
+        parsed += TICK
     if timezone.is_naive(parsed):
         parsed = timezone.make_aware(parsed)
     return parsed.isoformat()

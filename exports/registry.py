@@ -95,6 +95,11 @@ def _field_kind(model_field: models.Field) -> Kind:
         raise ImproperlyConfigured(f"column type {internal} is not exportable yet") from exc
 
 
+# A filter is stored with its job and shown in every export of exports.jobs: keep it small.
+MAX_FILTER_VALUE_LENGTH = 1000
+MAX_FILTER_VALUES = 100
+
+
 def _canonical_value(value: Any) -> str | list[str]:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -157,6 +162,12 @@ class Dataset:
                 f"Unknown filter for {self.name}. Allowed: {', '.join(sorted(allowed)) or 'none'}."
             ]
         canonical = {key: _canonical_value(params[key]) for key in sorted(params) if key in allowed}
+        for key, value in canonical.items():
+            values = value if isinstance(value, list) else [value]
+            if len(values) > MAX_FILTER_VALUES or any(len(item) > MAX_FILTER_VALUE_LENGTH for item in values):
+                errors[f"{field_name}.{key}"] = [
+                    f"At most {MAX_FILTER_VALUES} values of {MAX_FILTER_VALUE_LENGTH} characters each."
+                ]
         for key, value in canonical.items():
             # django-filter reads an unrecognised boolean as "no filter": that would export every row.
             # (StrictBooleanFilter refuses it below; a plain BooleanFilter would not, so check here too.)

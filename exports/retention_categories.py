@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 
-from django.core.files.storage import default_storage
 from django.db.models import Q, QuerySet
 
 from retention.registry import RetentionCategory, register
@@ -31,9 +30,11 @@ class ExportJobCategory(RetentionCategory):
         return Q(status__in=FINISHED_STATUSES)
 
     def before_delete_batch(self, batch: QuerySet, *, using: str) -> None:
+        from exports.services import delete_stored_file
+
         # Only the file names pass through Python. Files go first: if the process dies
         # after this, a rerun deletes the rows and a missing file is fine; the other
         # order could leave files that no row points to any more.
         for name in batch.exclude(file="").values_list("file", flat=True).iterator(chunk_size=2000):
             with contextlib.suppress(FileNotFoundError):
-                default_storage.delete(name)
+                delete_stored_file(name)

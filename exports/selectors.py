@@ -69,7 +69,7 @@ def export_job_download(*, job: ExportJob) -> tuple[Any, str, str]:
         reason = {
             JobStatus.PENDING: "it is waiting for a worker",
             JobStatus.RUNNING: f"it is still running ({job.rows_written:,} rows written)",
-            JobStatus.FAILED: f"it failed: {job.error_message}",
+            JobStatus.FAILED: f"it failed: {(job.error_message or 'no reason recorded').rstrip('.')}",
             JobStatus.CANCELLED: "it was cancelled",
         }[JobStatus(job.status)]
         raise ExportNotReady(f"Export {job.pk} has no file: {reason}.", status=job.status)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -405,7 +407,18 @@ def _store(job: ExportJob, path: Path) -> str:
 
 def _remove_stored(name: str) -> None:
     if name:
-        default_storage.delete(name)
+        delete_stored_file(name)
+
+
+def delete_stored_file(name: str) -> None:
+    """Delete a job's file and, on a local file system, its folder once empty (exports/<id>/)."""
+    default_storage.delete(name)
+    try:
+        folder = os.path.dirname(default_storage.path(name))
+    except NotImplementedError:  # object storage: no folders to leave behind
+        return
+    with contextlib.suppress(OSError):  # not empty, or already gone
+        os.rmdir(folder)
 
 
 # --- recover ----------------------------------------------------------------------------
@@ -495,7 +508,7 @@ def export_files_delete_expired(*, now: Any = None, batch_size: int = 500) -> di
             break
         for pk, name in batch:
             if default_storage.exists(name):
-                default_storage.delete(name)
+                delete_stored_file(name)
                 counts["deleted"] += 1
             else:
                 counts["missing"] += 1
@@ -514,4 +527,4 @@ def export_job_delete(*, job: ExportJob) -> None:
     name = job.file
     job.delete()
     if name:
-        transaction.on_commit(lambda: default_storage.delete(name))
+        transaction.on_commit(lambda: delete_stored_file(name))

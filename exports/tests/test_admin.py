@@ -143,13 +143,37 @@ def test_changelist_date_filters_become_range_filters(settings):
     )
     assert params["status"] == "failed"
     assert datetime.fromisoformat(params["created_after"]) == datetime.fromisoformat("2026-02-01T00:00:00+00:00")
-    assert datetime.fromisoformat(params["created_before"]) == datetime.fromisoformat("2026-03-01T00:00:00+00:00")
+    # The dataset's `before` is inclusive, the admin's end exclusive: one microsecond less.
+    assert datetime.fromisoformat(params["created_before"]) == datetime.fromisoformat(
+        "2026-02-28T23:59:59.999999+00:00"
+    )
     ranged = changelist_filters_to_params(
         {"created_at__gte": "2026-05-01", "created_at__lt": "2026-05-08"},
         dataset_name="exports.jobs",
         date_fields={"created_at": "created"},
     )
-    assert ranged == {"created_after": "2026-05-01T00:00:00+00:00", "created_before": "2026-05-08T00:00:00+00:00"}
+    assert ranged == {
+        "created_after": "2026-05-01T00:00:00+00:00",
+        "created_before": "2026-05-07T23:59:59.999999+00:00",
+    }
+
+
+@pytest.mark.django_db
+def test_a_row_stamped_exactly_at_the_admins_exclusive_end_is_not_exported():
+    from exports.registry import get_dataset
+
+    inside, boundary = ExportJobFactory(), ExportJobFactory()
+    ExportJob.objects.filter(pk=inside.pk).update(created_at=datetime.fromisoformat("2026-02-28T23:59:59+00:00"))
+    ExportJob.objects.filter(pk=boundary.pk).update(created_at=datetime.fromisoformat("2026-03-01T00:00:00+00:00"))
+    dataset = get_dataset("exports.jobs")
+    for query in (
+        {"created_at__year": "2026", "created_at__month": "2"},
+        {"created_at__gte": "2026-02-01", "created_at__lt": "2026-03-01"},
+    ):
+        params = dataset.validate_filters(
+            changelist_filters_to_params(query, dataset_name="exports.jobs", date_fields={"created_at": "created"})
+        )
+        assert list(dataset.filtered_queryset(params).values_list("pk", flat=True)) == [inside.pk], query
 
 
 def test_an_unmapped_changelist_filter_is_refused():

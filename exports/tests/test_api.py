@@ -92,6 +92,8 @@ def test_a_snapshot_request_is_recorded_with_its_datasets(api, enqueued):
         ({"job_type": "notifications.outbox", "filter_params": {"channel": "seven"}}, "filter_params.channel"),
         ({"job_type": "notifications.outbox", "filter_params": {"channel": 10**22}}, "filter_params.channel"),
         ({"job_type": "notifications.outbox", "filter_params": {"channel": 1.5}}, "filter_params.channel"),
+        ({"job_type": "exports.jobs", "filter_params": {"job_type": "x" * 1001}}, "filter_params.job_type"),
+        ({"job_type": "notifications.outbox", "filter_params": {"status": ["sent"] * 101}}, "filter_params.status"),
         (
             {"job_type": "notifications.outbox", "filter_params": {"created_after": "9999-12-31T23:59:59-01:00"}},
             "filter_params.created_after",

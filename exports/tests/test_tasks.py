@@ -2,6 +2,7 @@
 
 import csv
 import io
+import os
 
 import pytest
 from django.core.files.storage import default_storage
@@ -88,6 +89,7 @@ def test_the_beat_task_removes_expired_files_and_keeps_the_jobs(settings, api):
     assert settings.CELERY_BEAT_SCHEDULE["exports-delete-expired-files"]["task"] == tasks.delete_expired_files.name
     assert tasks.delete_expired_files() == {"deleted": 1, "missing": 1}
     assert not default_storage.exists(expired_name)
+    assert not os.path.exists(os.path.dirname(default_storage.path(expired_name)))  # exports/<id>/ too
     expired.refresh_from_db()
     assert expired.file == "" and expired.status == JobStatus.COMPLETED  # the row stays as history
     assert api.get(f"/system/exports/{expired.pk}/download").status_code == 410
