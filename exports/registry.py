@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -188,7 +189,30 @@ class Dataset:
         if errors:
             names = ", ".join(sorted(errors))
             raise InvalidExportRequest(f"Invalid filters for {self.name}: {names}.", fields=errors)
-        return canonical
+        return self._normalised(canonical, filterset.form.cleaned_data)
+
+    def _normalised(self, canonical: dict[str, Any], cleaned: Mapping[str, Any]) -> dict[str, Any]:
+        """One spelling per meaning, from the values the filters parsed: the same request written
+        differently (`["b","a"]`/`["a","b"]`, `"01"`/`"1"`, a date/its midnight in UTC) is
+        stored the same, so an identical pending job is found and returned, not duplicated."""
+        normal = dict(canonical)
+        for key, raw in canonical.items():
+            if key in self.filterset.base_filters:
+                value = cleaned.get(key)
+            else:  # a range filter's `<name>_after` / `_before` / `_min` / `_max`
+                name, _, suffix = key.rpartition("_")
+                bounds = cleaned.get(name)
+                value = getattr(bounds, "start" if suffix in ("after", "min") else "stop", None)
+            if isinstance(value, datetime):
+                normal[key] = value.astimezone(UTC).isoformat()
+            elif isinstance(value, int) and not isinstance(value, bool):
+                normal[key] = str(value)
+            elif isinstance(value, list | tuple):  # a multiple choice: ["sent"] is "sent"
+                items = sorted({str(item) for item in value})
+                normal[key] = items[0] if len(items) == 1 else items
+            elif isinstance(raw, list):
+                normal[key] = sorted(set(raw))
+        return normal
 
     @staticmethod
     def _query_dict(params: Mapping[str, Any]) -> QueryDict:

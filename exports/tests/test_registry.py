@@ -47,8 +47,23 @@ def test_unknown_dataset_lists_the_known_ones():
 def test_filters_are_validated_and_stored_canonical():
     dataset = registry.get_dataset("notifications.outbox")
     cleaned = dataset.validate_filters({"status": ["sent", "failed"], "channel": 3, "created_after": "2026-01-01"})
-    assert cleaned == {"channel": "3", "created_after": "2026-01-01", "status": ["sent", "failed"]}
+    assert cleaned == {"channel": "3", "created_after": "2026-01-01T00:00:00+00:00", "status": ["failed", "sent"]}
     assert list(cleaned) == sorted(cleaned)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ({"status": "sent"}, {"status": ["sent"]}),
+        ({"status": ["sent", "failed"]}, {"status": ["failed", "sent", "sent"]}),
+        ({"channel": "1"}, {"channel": "01"}),
+        ({"created_after": "2020-01-01"}, {"created_after": "2020-01-01T00:00:00Z"}),
+        ({"created_after": "2020-01-01T01:00:00+01:00"}, {"created_after": "2020-01-01T00:00:00+00:00"}),
+    ],
+)
+def test_the_same_filters_written_differently_are_stored_the_same(one, other):
+    dataset = registry.get_dataset("notifications.outbox")
+    assert dataset.validate_filters(one) == dataset.validate_filters(other)
 
 
 @pytest.mark.django_db
