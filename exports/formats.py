@@ -330,13 +330,19 @@ class ParquetWriter(FormatWriter):
         self._buffered = 0
         self._writer = pq.ParquetWriter(self.out, self._schema, compression="zstd")
 
-    def _flush(self) -> None:
+    def _flush(self, *, final: bool = False) -> None:
+        """Write full row groups; the rows past the last full one wait for the next chunks
+        (chunks rarely end on a group boundary: written as they came, every group would be
+        followed by a small one)."""
         if not self._batches:
             return
         table = self._pa.Table.from_batches(self._batches, schema=self._schema)
-        self._writer.write_table(table, row_group_size=self._row_group)
-        self._batches = []
-        self._buffered = 0
+        full = table.num_rows if final else table.num_rows - table.num_rows % self._row_group
+        if full:
+            self._writer.write_table(table.slice(0, full), row_group_size=self._row_group)
+        rest = table.slice(full)
+        self._batches = rest.to_batches() if rest.num_rows else []
+        self._buffered = rest.num_rows
 
     def write_rows(self, rows: Sequence[Row]) -> None:
         if not rows:
@@ -349,7 +355,7 @@ class ParquetWriter(FormatWriter):
             self._flush()
 
     def finish(self) -> None:
-        self._flush()
+        self._flush(final=True)
         self._writer.close()
 
 

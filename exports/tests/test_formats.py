@@ -207,3 +207,22 @@ def test_xlsx_refuses_a_value_too_long_for_a_cell_instead_of_cutting_it(monkeypa
     assert job.status == JobStatus.FAILED
     assert "does not fit an Excel cell" in job.error_message
     assert set(openpyxl_writer.ALL_TEMP_FILES) == openpyxl_temp_files  # openpyxl's own temp file is gone too
+
+
+def test_parquet_row_groups_are_full_whatever_the_chunk_size(settings):
+    """Chunks of 3 rows, groups of 4: 30 rows are 7 groups of 4 and one of 2, not 4,2,4,2,…"""
+    import pyarrow.parquet as pq
+
+    from exports.registry import Column, Kind
+
+    settings.EXPORTS = {**settings.EXPORTS, "PARQUET_ROW_GROUP": 4}
+    out = io.BytesIO()
+    writer = formats.ParquetWriter(out, [Column("id", kind=Kind.INT), Column("name", kind=Kind.STR)])
+    writer.begin()
+    for start in range(0, 30, 3):
+        writer.write_rows([(n, f"row {n}") for n in range(start, start + 3)])
+    writer.finish()
+    parquet = pq.ParquetFile(io.BytesIO(out.getvalue()))
+    sizes = [parquet.metadata.row_group(i).num_rows for i in range(parquet.metadata.num_row_groups)]
+    assert sizes == [4] * 7 + [2]
+    assert parquet.read().column("id").to_pylist() == list(range(30))
