@@ -178,7 +178,8 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     required=False,
-    description="Same key on the same channel returns the first notification (200) instead of a new one (201).",
+    description="Same key on the same channel returns the first notification (200) instead of a new one (201); "
+    "the key sent again with a different subject, body or payload is a 422.",
 )
 
 
@@ -293,7 +294,11 @@ class OutboxViewSet(viewsets.GenericViewSet):
         summary="Queue a notification",
         request=EnqueueSerializer,
         parameters=[IDEMPOTENCY_KEY],
-        responses={201: NotificationSerializer, 200: NotificationSerializer},
+        responses={
+            201: NotificationSerializer,
+            200: NotificationSerializer,
+            422: OpenApiResponse(description="The Idempotency-Key was used for a different notification."),
+        },
     )
     def create(self, request):
         serializer = EnqueueSerializer(data=request.data)

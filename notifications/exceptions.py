@@ -3,7 +3,9 @@ delivery ones are raised by channel backends and decide what happens to a notifi
 
 from __future__ import annotations
 
-from opsconsole.api.exceptions import Conflict, InvalidInput, NotFound
+from rest_framework import status
+
+from opsconsole.api.exceptions import Conflict, InvalidInput, NotFound, OpsConsoleError
 
 
 class ChannelInvalid(InvalidInput):
@@ -24,6 +26,13 @@ class ChannelInUse(Conflict):
 
 class NotificationInvalid(InvalidInput):
     default_detail = "Invalid notification."
+
+
+class IdempotencyKeyReused(OpsConsoleError):
+    """The key names an earlier notification with other content (draft-ietf-httpapi-idempotency-key: 422)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was used for a different notification."
 
 
 class NotificationNotFound(NotFound):

@@ -22,6 +22,7 @@ from notifications.exceptions import (
     ChannelInactive,
     ChannelInUse,
     ChannelInvalid,
+    IdempotencyKeyReused,
     IllegalTransition,
     NotificationInvalid,
 )
@@ -300,6 +301,30 @@ def _schedule_sweep() -> None:
         logger.warning("broker unavailable; the next beat sweep will deliver")
 
 
+def _same_request(existing: NotificationOutbox, *, subject: Any, body: Any, payload: Any) -> NotificationOutbox:
+    """The earlier notification of an Idempotency-Key, if this request asks for the same one.
+
+    A key sent again with another body is a client bug (a reused key, a changed retry):
+    answering with the old row would silently drop the new message.
+    """
+    differs = [
+        name
+        for name, sent, stored in (
+            ("subject", subject or None, existing.subject or None),
+            ("body", body, existing.body),
+            ("payload", payload, existing.payload),
+        )
+        if sent != stored
+    ]
+    if differs:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {existing.idempotency_key!r} was used for notification {existing.pk} "
+            f"with a different {', '.join(differs)}; use a new key for a new notification.",
+            fields={name: ["Differs from the notification this key was first used for."] for name in differs},
+        )
+    return existing
+
+
 def _json_refusal(value: Any) -> str | None:
     """Why a JSON value cannot be stored (a NUL character; too deep), or None."""
     try:
@@ -351,7 +376,7 @@ def notification_enqueue(
         if idempotency_key:
             existing = NotificationOutbox.objects.filter(channel=channel, idempotency_key=idempotency_key).first()
             if existing is not None:
-                return existing, False
+                return _same_request(existing, subject=subject, body=body, payload=payload), False
         if not channel.active:
             raise ChannelInactive(
                 f"Channel {channel.name!r} is inactive.", fields={"channel_id": ["Channel is inactive."]}
@@ -368,7 +393,8 @@ def notification_enqueue(
                 )
         except IntegrityError:
             # Same key sent twice at once: the other request created the row.
-            return NotificationOutbox.objects.get(channel=channel, idempotency_key=idempotency_key), False
+            existing = NotificationOutbox.objects.get(channel=channel, idempotency_key=idempotency_key)
+            return _same_request(existing, subject=subject, body=body, payload=payload), False
         transaction.on_commit(lambda: _schedule_delivery(notification.pk))
     return notification, True
 

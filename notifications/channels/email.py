@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import smtplib
 from typing import Any
@@ -64,13 +65,16 @@ class EmailBackend(ChannelBackend):
             body += "\n\n" + json.dumps(message.payload, indent=2, ensure_ascii=False)
         first_line = message.body.strip().splitlines()[0][:120] if message.body.strip() else "Notification"
         subject = message.subject or first_line
+        from_email = config.get("from_email") or settings.DEFAULT_FROM_EMAIL
+        domain = email.utils.parseaddr(from_email)[1].rpartition("@")[2] or "opsconsole.localdomain"
         return EmailMessage(
             subject=subject,
             body=body,
-            from_email=config.get("from_email") or settings.DEFAULT_FROM_EMAIL,
+            from_email=from_email,
             to=split_addresses(message.channel.target),
             reply_to=[config["reply_to"]] if config.get("reply_to") else None,
-            headers={"X-OpsConsole-Message-Id": message.message_id},
+            # The same Message-ID on every retry, so a mail client shows a redelivery once.
+            headers={"X-OpsConsole-Message-Id": message.message_id, "Message-ID": f"<{message.message_id}@{domain}>"},
         )
 
     def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport:

@@ -449,3 +449,14 @@ def test_patching_active_on_a_paused_channel_keeps_the_reason_of_the_pause(api):
     assert response.json()["disabled_reason"] == "Paused after 20 consecutive failures"
     channel.refresh_from_db()
     assert channel.paused
+
+
+def test_an_idempotency_key_reused_for_another_notification_is_a_422(api):
+    channel = ChannelFactory()
+    body = {"channel_id": channel.pk, "subject": "disk", "body": "80 %"}
+    assert post(api, "/system/notify/", body, HTTP_IDEMPOTENCY_KEY="k1").status_code == 201
+    again = post(api, "/system/notify/", {**body, "body": "95 %"}, HTTP_IDEMPOTENCY_KEY="k1")
+    assert again.status_code == 422
+    assert "body" in again.json()["errors"] and "k1" in again.json()["detail"]
+    assert NotificationOutbox.objects.count() == 1
+    assert post(api, "/system/notify/", body, HTTP_IDEMPOTENCY_KEY="k1").status_code == 200  # the same: its row

@@ -127,6 +127,7 @@ def test_email_goes_through_django_smtp_backend_to_a_real_server(smtp_server):
     content = envelope.content.decode()
     assert "Subject: Disk almost full" in content
     assert "X-OpsConsole-Message-Id: msg_0123456789abcdef" in content
+    assert "Message-ID: <msg_0123456789abcdef@" in content  # the same on every retry
 
 
 def test_email_refused_recipient_fails_permanently(smtp_server):
