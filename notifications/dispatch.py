@@ -205,7 +205,8 @@ def notification_dispatch_due(
             now = time.monotonic()
             if not stopped and deadline is not None and now >= deadline:
                 stopped = True
-            if not stopped and inflight < backlog - batch_size // 2 and now >= next_poll:
+            # (With nothing in flight, look at once: either more is due or the sweep is done.)
+            if not stopped and inflight < backlog - batch_size // 2 and (now >= next_poll or not inflight):
                 if not is_normal():
                     summary.paused_for_maintenance = True
                     stopped = True
