@@ -81,6 +81,12 @@ class ChannelWithSecretSerializer(ChannelSerializer):
         fields = [*ChannelSerializer.Meta.fields, "secret"]
         read_only_fields = fields
 
+    def to_representation(self, channel: NotificationChannel) -> dict:
+        data = super().to_representation(channel)
+        if not channel.secret:  # only webhook channels sign (DESIGN: "secret" for webhook channels)
+            data.pop("secret", None)
+        return data
+
 
 class ChannelInputSerializer(StrictSerializer):
     read_only_keys = {

@@ -460,3 +460,10 @@ def test_an_idempotency_key_reused_for_another_notification_is_a_422(api):
     assert "body" in again.json()["errors"] and "k1" in again.json()["detail"]
     assert NotificationOutbox.objects.count() == 1
     assert post(api, "/system/notify/", body, HTTP_IDEMPOTENCY_KEY="k1").status_code == 200  # the same: its row
+
+
+def test_only_a_signing_channel_answers_with_a_secret(api, allow_private, sink):
+    log = post(api, "/system/notify/channels", {"name": "log", "channel_type": "log", "target": "ops"}).json()
+    assert "secret" not in log and log["has_secret"] is False
+    hook = post(api, "/system/notify/channels", {"name": "h", "channel_type": "webhook", "target": sink.url}).json()
+    assert hook["secret"].startswith("whsec_") and hook["has_secret"] is True
