@@ -21,7 +21,7 @@ from django.db.models.functions import Cast
 from django.http import QueryDict
 
 from exports.exceptions import InvalidExportRequest, UnknownDataset
-from opsconsole.api.filters import FALSE_VALUES, TRUE_VALUES, StrictBooleanFilter, filter_keys
+from opsconsole.api.filters import FALSE_VALUES, TRUE_VALUES, StrictBooleanFilter, StrictFilterBackend, filter_keys
 
 
 class Kind(StrEnum):
@@ -181,11 +181,9 @@ class Dataset:
                     errors[f"{field_name}.{key}"] = ["Must be true or false."]
         filterset = self.filterset(data=self._query_dict(canonical), queryset=self.queryset())
         if not filterset.is_valid():
-            for name, messages in filterset.errors.items():
-                # A range filter reports under its name; name the keys the client actually sent.
-                sent = [key for key in canonical if key == name or key.startswith(f"{name}_")] or [name]
-                for key in sent:
-                    errors[f"{field_name}.{key}"] = [str(message) for message in messages]
+            # Named by the keys the client sent (a range filter reports under its own name).
+            for key, messages in StrictFilterBackend.errors_by_query_key(filterset, canonical).items():
+                errors[f"{field_name}.{key}"] = messages
         if errors:
             names = ", ".join(sorted(errors))
             raise InvalidExportRequest(f"Invalid filters for {self.name}: {names}.", fields=errors)
