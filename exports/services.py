@@ -303,6 +303,11 @@ def export_job_run(*, job_id: int, force_generic: bool = False) -> ExportJob | N
     message; any other error does too and is re-raised for the worker's log. Temp and
     partial files are removed whatever happens.
     """
+    if not is_normal():
+        # No writes while read-only; the job stays pending and the stale-job sweep sends it
+        # again once the mode is back to normal.
+        logger.info("export %s left pending: maintenance mode is %s", job_id, current_mode())
+        return None
     number = _claim(job_id)
     if number is None:
         logger.info("export %s is not pending; nothing to do", job_id)
@@ -429,6 +434,8 @@ def export_jobs_recover_stale() -> dict[str, int]:
 
     Nothing is lost: a re-queued job starts again from the beginning with a new file.
     """
+    if not is_normal():
+        return {"requeued": 0, "failed": 0, "resent": 0}  # it writes; it resumes with the mode
     stale_seconds = float(conf.get("STALE_SECONDS"))
     max_attempts = int(conf.get("MAX_ATTEMPTS"))
     cutoff = timezone.now() - timedelta(seconds=stale_seconds)

@@ -468,3 +468,20 @@ def test_two_identical_requests_at_once_on_postgres_make_one_job(no_enqueue, mon
     second.join(10)
     assert sorted(created for _job, created in results) == [False, True]
     assert ExportJob.objects.count() == 1
+
+
+@pytest_transactional
+def test_a_queued_job_waits_while_read_only_and_runs_once_back_to_normal(no_enqueue, export_storage, settings):
+    from maintenance.services import maintenance_set_mode
+
+    settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 0}
+    OutboxFactory.create_batch(2)
+    job, _ = services.export_job_create(job_type="notifications.outbox")
+    maintenance_set_mode(mode="read_only", reason="failover")
+    assert services.export_job_run(job_id=job.pk) is None
+    assert services.export_jobs_recover_stale() == {"requeued": 0, "failed": 0, "resent": 0}
+    job.refresh_from_db()
+    assert job.status == JobStatus.PENDING and job.attempts == 0
+    maintenance_set_mode(mode="normal", reason="done")
+    assert services.export_jobs_recover_stale()["resent"] == 1  # sent to a worker again
+    assert services.export_job_run(job_id=job.pk).status == JobStatus.COMPLETED
