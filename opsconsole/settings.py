@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "maintenance.middleware.ReadOnlyShieldMiddleware",
+    "opsconsole.api.middleware.NoQueryOnWritesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -179,3 +179,20 @@ def test_an_unknown_category_filter_is_a_400_listing_the_known_ones(api, path):
     assert response.status_code == 400
     assert "admin.log" in response.json()["errors"]["category"][0]
     assert api.get(path, {"category": "admin.log"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/system/maintenance/", {"mode": "read_only", "reason": "x"}),
+        ("/system/retention/", {"category": "admin.log", "days_to_keep": 30}),
+    ],
+)
+def test_a_query_parameter_on_a_write_is_a_400_and_changes_nothing(api, path, body):
+    from maintenance.selectors import current_mode
+    from retention.models import DataRetentionPolicy
+
+    response = api.post(f"{path}?foo=1", body, format="json")
+    assert response.status_code == 400 and "foo" in response.json()["errors"]
+    assert current_mode() == "normal" and not DataRetentionPolicy.objects.exists()
+    assert api.post(path, body, format="json").status_code in (200, 201)
