@@ -21,7 +21,7 @@ from django.db.models.functions import Cast
 from django.http import QueryDict
 
 from exports.exceptions import InvalidExportRequest, UnknownDataset
-from opsconsole.api.filters import FALSE_VALUES, TRUE_VALUES, StrictBooleanFilter, StrictFilterBackend, filter_keys
+from opsconsole.api.filters import StrictBooleanFilter, StrictFilterBackend, filter_keys
 
 
 class Kind(StrEnum):
@@ -134,6 +134,10 @@ class Dataset:
         names = [column.name for column in self.resolved]
         if len(set(names)) != len(names):
             raise ImproperlyConfigured(f"dataset {self.name}: duplicate column names")
+        for name, flt in self.filterset.base_filters.items():
+            # django-filter's own reads `maybe` as "no filter": the export would hold every row.
+            if isinstance(flt, django_filters.BooleanFilter) and not isinstance(flt, StrictBooleanFilter):
+                raise ImproperlyConfigured(f"dataset {self.name}: filter {name!r} must be a StrictBooleanFilter")
 
     @property
     def view_permission(self) -> str:
@@ -169,16 +173,6 @@ class Dataset:
                 errors[f"{field_name}.{key}"] = [
                     f"At most {MAX_FILTER_VALUES} values of {MAX_FILTER_VALUE_LENGTH} characters each."
                 ]
-        for key, value in canonical.items():
-            # django-filter reads an unrecognised boolean as "no filter": that would export every row.
-            # (StrictBooleanFilter refuses it below; a plain BooleanFilter would not, so check here too.)
-            flt = self.filterset.base_filters.get(key)
-            if isinstance(flt, django_filters.BooleanFilter):
-                text = str(value).strip().lower()
-                if text in TRUE_VALUES or text in FALSE_VALUES:
-                    canonical[key] = "true" if text in TRUE_VALUES else "false"
-                elif not isinstance(flt, StrictBooleanFilter):
-                    errors[f"{field_name}.{key}"] = ["Must be true or false."]
         filterset = self.filterset(data=self._query_dict(canonical), queryset=self.queryset())
         if not filterset.is_valid():
             # Named by the keys the client sent (a range filter reports under its own name).
@@ -201,7 +195,9 @@ class Dataset:
                 name, _, suffix = key.rpartition("_")
                 bounds = cleaned.get(name)
                 value = getattr(bounds, "start" if suffix in ("after", "min") else "stop", None)
-            if isinstance(value, datetime):
+            if isinstance(value, bool):
+                normal[key] = "true" if value else "false"
+            elif isinstance(value, datetime):
                 normal[key] = value.astimezone(UTC).isoformat()
             elif isinstance(value, int) and not isinstance(value, bool):
                 normal[key] = str(value)

@@ -513,13 +513,13 @@ def export_files_delete_expired(*, now: Any = None, batch_size: int = 500) -> di
         )
         if not batch:
             break
-        for pk, name in batch:
+        for _pk, name in batch:
             if default_storage.exists(name):
                 delete_stored_file(name)
                 counts["deleted"] += 1
             else:
                 counts["missing"] += 1
-            ExportJob.objects.filter(pk=pk, file=name).update(file="", updated_at=timezone.now())
+        ExportJob.objects.filter(pk__in=[pk for pk, _name in batch]).update(file="", updated_at=timezone.now())
     if any(counts.values()):
         logger.info("expired export files removed: %s", counts)
     return counts

@@ -635,12 +635,13 @@ def outbox_claim_due_batch(*, limit: int, outbox_ids: list[int] | None = None) -
             rows = list(deliverable.order_by("id").values_list("id", "status")[:limit])
             if not rows:
                 return []
-            selectors.outbox_deliverable(now).filter(pk__in=[pk for pk, _status in rows]).update(
+            candidates = [pk for pk, _status in rows]
+            selectors.outbox_deliverable(now).filter(pk__in=candidates).update(
                 status=NotificationStatus.SENDING, locked_until=lease_until, updated_at=now
             )
             ids = list(
                 NotificationOutbox.objects.filter(
-                    pk__in=[pk for pk, _status in rows], status=NotificationStatus.SENDING, locked_until=lease_until
+                    pk__in=candidates, status=NotificationStatus.SENDING, locked_until=lease_until
                 ).values_list("id", flat=True)
             )
         claimed = set(ids)

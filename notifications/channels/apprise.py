@@ -88,7 +88,8 @@ class AppriseBackend(ChannelBackend):
         if scheme not in [s.lower() for s in notify_settings.APPRISE_SCHEMES]:
             raise PermanentDeliveryError("scheme no longer in the allowlist")
         # The plugin that is checked is the one that sends, so both read the URL the same way.
-        plugin = _apprise().Apprise.instantiate(target)
+        apprise_lib = _apprise()
+        plugin = apprise_lib.Apprise.instantiate(target)
         if plugin is None:
             raise PermanentDeliveryError("Apprise does not understand this URL")
         try:
@@ -97,7 +98,6 @@ class AppriseBackend(ChannelBackend):
             raise RetryableDeliveryError(f"network error: {exc}") from exc
         except UnsafeTarget as exc:
             raise PermanentDeliveryError(f"target refused: {exc}") from exc
-        apprise_lib = _apprise()
         notifier = apprise_lib.Apprise()
         notifier.add(plugin)
         body = message.body

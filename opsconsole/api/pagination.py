@@ -22,15 +22,14 @@ class StrictPageSizeMixin:
     max_page_size = 500
 
     def get_page_size(self, request):
-        _positive_int_param(request, self.page_size_query_param)
-        size = super().get_page_size(request)
-        if self.page_size_query_param in request.query_params and size is not None:
-            requested = int(request.query_params[self.page_size_query_param])
-            if requested > self.max_page_size:
-                raise ValidationError(
-                    {self.page_size_query_param: [f"Must be at most {self.max_page_size}, not {requested}."]}
-                )
-        return size
+        name = self.page_size_query_param
+        if name not in request.query_params:
+            return self.page_size
+        _positive_int_param(request, name)
+        requested = int(request.query_params[name])
+        if requested > self.max_page_size:
+            raise ValidationError({name: [f"Must be at most {self.max_page_size}, not {requested}."]})
+        return requested
 
 
 class PageNumberPagination(StrictPageSizeMixin, pagination.PageNumberPagination):
