@@ -14,12 +14,27 @@ from django.conf import settings
 DEFAULTS: dict[str, Any] = {
     "BACKOFF_BASE": 5.0,
     "BACKOFF_MAX": 3600.0,
-    "APPRISE_SCHEMES": ["mailto", "mailtos", "slack", "discord", "msteams", "pagerduty", "opsgenie", "tgram"],
+    "APPRISE_SCHEMES": [
+        "mailto",
+        "mailtos",
+        "slack",
+        "discord",
+        "msteams",
+        "pagerduty",
+        "opsgenie",
+        "tgram",
+        "matrix",
+        "ntfy",
+    ],  # fmt: skip
     "PAUSE_AFTER_FAILURES": 20,
     "DELIVERY_CONCURRENCY": 16,
-    # A claimed row is someone else's for this long; it must outlast the slowest delivery
-    # (15 s HTTP timeout) with room to record the result.
-    "LEASE_SECONDS": 120.0,
+    # A claimed row is someone else's for this long. The sweep renews the lease of its rows
+    # in flight every third of it, so it need not outlast the slowest delivery; a killed
+    # worker's rows come back within it.
+    "LEASE_SECONDS": 30.0,
+    # How long a stopping sweep waits for deliveries already running before it hands them
+    # back (a graceful stop then ends well inside Docker's 10 s).
+    "STOP_TIMEOUT": 5.0,
     # Rows claimed per round trip of the sweep.
     "CLAIM_BATCH_SIZE": 64,
     # How long one beat-triggered sweep may keep claiming before it returns.

@@ -20,6 +20,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from django.db import DatabaseError, InterfaceError, connection
 from django.utils import timezone
 
 from maintenance.selectors import is_normal
@@ -31,12 +32,15 @@ from notifications.ratelimit import next_window_start, rate_limit_take
 from notifications.services import (
     Claim,
     DeliveryResult,
+    Lease,
     final_outcome,
     outbox_claim_due_batch,
     outbox_is_due,
     outbox_record_results,
     outbox_release,
+    outbox_renew_leases,
 )
+from opsconsole import shutdown
 
 logger = logging.getLogger(__name__)
 
@@ -164,82 +168,178 @@ def notification_dispatch_due(
     """Deliver every due notification (until none is left or `max_seconds` pass) with a bounded thread pool.
 
     Claims are topped up as deliveries finish, so one slow endpoint holds one thread, not
-    the whole batch. Stops claiming as soon as maintenance mode is not normal; rows
-    already claimed are finished.
+    the whole batch. Stops claiming as soon as maintenance mode is not normal or the
+    process is asked to stop (opsconsole/shutdown.py); rows already claimed are finished.
 
     At most `concurrency + batch_size` claimed rows are queued or being delivered at a
-    time (what the lease must outlast: a full backlog ahead of a delivery). The next claim
-    is made once half a batch has left that backlog, not when the threads run dry, so the
-    threads keep working while this thread writes results and claims.
+    time. The next claim is made once half a batch has left that backlog, not when the
+    threads run dry, so the threads keep working while this thread writes results and
+    claims. The leases of rows in flight are renewed every third of LEASE_SECONDS.
+
+    Whatever ends the sweep (the deadline, a stop request, a soft time limit, SIGTERM's
+    SystemExit, a database error), `_Sweep.wind_down` records every finished delivery and
+    hands back every claim not yet started, so nothing delivered is sent again and nothing
+    waits for a lease to expire.
     """
     summary = DispatchSummary()
     if not is_normal():
         summary.paused_for_maintenance = True
         return summary
-    concurrency = max(1, int(concurrency or notify_settings.DELIVERY_CONCURRENCY))
-    batch_size = max(1, int(batch_size or notify_settings.CLAIM_BATCH_SIZE))
-    backlog = concurrency + batch_size
-    deadline = None if max_seconds is None else time.monotonic() + max_seconds
-    inflight = 0
-    # Finished deliveries, handed over by the threads: one queue instead of wait() on every
-    # future in flight, which registers a waiter on each of them for every completion.
-    done: queue.SimpleQueue[Future[DeliveryResult]] = queue.SimpleQueue()
-    finished: list[DeliveryResult] = []
-    stopped = False  # no more claims: the deadline passed or maintenance began
-    next_poll = 0.0  # when nothing was due, look again at this time (while deliveries are in flight)
-    last_flush = time.monotonic()
+    sweep = _Sweep(
+        summary,
+        concurrency=max(1, int(concurrency or notify_settings.DELIVERY_CONCURRENCY)),
+        batch_size=max(1, int(batch_size or notify_settings.CLAIM_BATCH_SIZE)),
+        deadline=None if max_seconds is None else time.monotonic() + max_seconds,
+    )
+    try:
+        sweep.run()
+    finally:
+        sweep.wind_down()
+    return summary
 
-    def flush() -> None:
-        nonlocal finished, last_flush
-        if finished:
-            outbox_record_results(results=finished)
-            summary.add(finished)
-        finished = []
-        last_flush = time.monotonic()
 
-    with (
-        DeliveryContext(max_connections=concurrency) as context,
-        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="notify-deliver") as pool,
-    ):
+class _Sweep:
+    """The state of one `notification_dispatch_due` call; its loop in `run`, its ending in `wind_down`."""
+
+    def __init__(self, summary: DispatchSummary, *, concurrency: int, batch_size: int, deadline: float | None):
+        self.summary = summary
+        self.concurrency = concurrency
+        self.batch_size = batch_size
+        self.backlog = concurrency + batch_size
+        self.deadline = deadline
+        self.context = DeliveryContext(max_connections=concurrency)
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="notify-deliver")
+        # Finished deliveries, handed over by the threads: one queue instead of wait() on every
+        # future in flight, which registers a waiter on each of them for every completion.
+        self.done: queue.SimpleQueue[Future[DeliveryResult]] = queue.SimpleQueue()
+        self.inflight: dict[Future[DeliveryResult], Claim] = {}
+        self.finished: list[DeliveryResult] = []
+        self.leases: dict[Lease, int] = {}  # lease -> its claims not yet recorded
+        self.stopped = False  # no more claims: the deadline passed, maintenance began, or a stop
+        self.next_poll = 0.0  # when nothing was due, look again at this time (while deliveries are in flight)
+        self.last_flush = time.monotonic()
+        lease_seconds = float(notify_settings.LEASE_SECONDS)
+        self.renew_every = lease_seconds / 3
+        self.next_renewal = time.monotonic() + self.renew_every
+
+    def run(self) -> None:
         while True:
             now = time.monotonic()
-            if not stopped and deadline is not None and now >= deadline:
-                stopped = True
+            if not self.stopped and (shutdown.stopping() or (self.deadline is not None and now >= self.deadline)):
+                self.stopped = True
             # (With nothing in flight, look at once: either more is due or the sweep is done.)
-            if not stopped and inflight < backlog - batch_size // 2 and (now >= next_poll or not inflight):
-                if not is_normal():
-                    summary.paused_for_maintenance = True
-                    stopped = True
-                else:
-                    claims = outbox_claim_due_batch(limit=backlog - inflight)
-                    if not claims:
-                        if not inflight:
-                            break  # nothing due and nothing in flight: done
-                        # Slow deliveries are in flight: keep the free threads for rows that
-                        # become due meanwhile (new ones, retries) instead of leaving them to
-                        # the next sweep.
-                        next_poll = now + IDLE_POLL_SECONDS
-                    summary.claimed += len(claims)
-                    allowed, limited = _rate_limited(claims)
-                    if limited:
-                        summary.rate_limited += len(limited)
-                        outbox_release(claims=limited, not_before=next_window_start())
-                    for claim in allowed:
-                        pool.submit(attempt_delivery, claim, context).add_done_callback(done.put)
-                        inflight += 1
-            if not inflight:
-                if stopped:
-                    break
+            room = len(self.inflight) < self.backlog - self.batch_size // 2
+            wants_more = not self.stopped and room and (now >= self.next_poll or not self.inflight)
+            if wants_more and not self.claim_more(now):
+                return  # nothing due and nothing in flight: done
+            if not self.inflight:
+                if self.stopped:
+                    return
                 continue
-            try:
-                future = done.get(timeout=0.05)
-                while True:
-                    finished.append(future.result())
-                    inflight -= 1
-                    future = done.get_nowait()
-            except queue.Empty:
-                pass
-            if finished and (len(finished) >= batch_size or not inflight or time.monotonic() - last_flush > 0.25):
-                flush()
-        flush()
-    return summary
+            self.collect(timeout=0.05)
+            if self.finished and (
+                len(self.finished) >= self.batch_size or not self.inflight or time.monotonic() - self.last_flush > 0.25
+            ):
+                self.flush()
+            if time.monotonic() >= self.next_renewal:
+                self.renew()
+
+    def claim_more(self, now: float) -> bool:
+        """Claim and submit what is due; False when nothing is due and nothing is in flight."""
+        if not is_normal():
+            self.summary.paused_for_maintenance = True
+            self.stopped = True
+            return True
+        claims = outbox_claim_due_batch(limit=self.backlog - len(self.inflight))
+        if not claims:
+            if not self.inflight:
+                return False
+            # Slow deliveries are in flight: keep the free threads for rows that become due
+            # meanwhile (new ones, retries) instead of leaving them to the next sweep.
+            self.next_poll = now + IDLE_POLL_SECONDS
+            return True
+        self.summary.claimed += len(claims)
+        allowed, limited = _rate_limited(claims)
+        if limited:
+            self.summary.rate_limited += len(limited)
+            outbox_release(claims=limited, not_before=next_window_start())
+        for claim in allowed:
+            self.leases[claim.lease] = self.leases.get(claim.lease, 0) + 1
+            future = self.pool.submit(attempt_delivery, claim, self.context)
+            self.inflight[future] = claim
+            future.add_done_callback(self.done.put)
+        return True
+
+    def collect(self, *, timeout: float) -> None:
+        """Move finished deliveries from the threads to `finished`, waiting up to `timeout` for the first."""
+        try:
+            future = self.done.get(timeout=timeout)
+            while True:
+                claim = self.inflight.pop(future, None)
+                if claim is not None and not future.cancelled():
+                    self.finished.append(future.result())
+                future = self.done.get_nowait()
+        except queue.Empty:
+            pass
+
+    def flush(self) -> None:
+        if self.finished:
+            outbox_record_results(results=self.finished)
+            self.summary.add(self.finished)
+            for result in self.finished:
+                lease = result.claim.lease
+                self.leases[lease] -= 1
+                if not self.leases[lease]:
+                    del self.leases[lease]
+        self.finished = []
+        self.last_flush = time.monotonic()
+
+    def renew(self) -> None:
+        if self.leases:
+            outbox_renew_leases(leases=list(self.leases))
+        self.next_renewal = time.monotonic() + self.renew_every
+
+    def wind_down(self) -> None:
+        """Stop claiming; hand back claims not started; let running deliveries finish (bounded); record all.
+
+        Runs in `finally`, also while a SystemExit or a soft time limit unwinds the sweep:
+        skipping it left every delivered row `sending` until its lease expired, and then
+        sent it again.
+        """
+        self.stopped = True
+        not_started = [self.inflight.pop(future) for future in list(self.inflight) if future.cancel()]
+        deadline = time.monotonic() + float(notify_settings.STOP_TIMEOUT)
+        while self.inflight and time.monotonic() < deadline:
+            self.collect(timeout=min(0.1, max(0.0, deadline - time.monotonic())))
+        # Deliveries still running past the bound are handed back too: another worker sends
+        # them again (with the same webhook-id) at once instead of after the lease.
+        unfinished = not_started + list(self.inflight.values())
+        if unfinished:
+            logger.info("sweep stopping: %d claimed notification(s) handed back undelivered", len(unfinished))
+        _with_database_retries(self.flush)
+        if unfinished:
+            _with_database_retries(lambda: outbox_release(claims=unfinished))
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.context.close()
+
+
+DATABASE_RETRIES = (0.2, 0.5, 1.0, 2.0)
+
+
+def _with_database_retries(write) -> None:
+    """Run a write-back, reconnecting through a database blip; log (not raise) if it never lands.
+
+    Rows whose result cannot be written stay `sending` until their lease expires and are
+    delivered again (at-least-once, same webhook-id).
+    """
+    for pause in (*DATABASE_RETRIES, None):
+        try:
+            write()
+            return
+        except (DatabaseError, InterfaceError) as exc:
+            if pause is None:
+                logger.error("sweep could not record its results (%s); they go again once their leases expire", exc)
+                return
+            logger.warning("sweep write-back failed (%s); reconnecting in %.1f s", exc, pause)
+            connection.close()
+            time.sleep(pause)

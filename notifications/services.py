@@ -12,7 +12,6 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from kombu.exceptions import OperationalError as BrokerError
 
 from notifications import selectors
 from notifications.channels import ChannelSnapshot, OutgoingMessage, get_backend
@@ -34,6 +33,7 @@ from notifications.models import (
     NotificationOutbox,
     NotificationStatus,
 )
+from opsconsole import doorbell
 from opsconsole.api.parsers import MAX_DEPTH, TooDeep, nul_character_path
 
 logger = logging.getLogger(__name__)
@@ -283,22 +283,13 @@ def channel_send_test(*, channel: NotificationChannel) -> NotificationOutbox:
 
 
 def _schedule_delivery(outbox_id: int) -> None:
-    from notifications.tasks import deliver
-
-    try:
-        deliver.delay(outbox_id)
-    except BrokerError:
-        # The row is committed; the beat sweep delivers it once the broker is back.
-        logger.warning("broker unavailable; notification %s waits for the sweep", outbox_id)
+    # A doorbell, rung in the background: the row is committed and the beat sweep delivers
+    # it even if this never reaches the broker (opsconsole/doorbell.py).
+    doorbell.ring("notifications.tasks.deliver", outbox_id)
 
 
 def _schedule_sweep() -> None:
-    from notifications.tasks import dispatch_due
-
-    try:
-        dispatch_due.delay()
-    except BrokerError:
-        logger.warning("broker unavailable; the next beat sweep will deliver")
+    doorbell.ring("notifications.tasks.dispatch_due")
 
 
 def _same_request(existing: NotificationOutbox, *, subject: Any, body: Any, payload: Any) -> NotificationOutbox:
@@ -488,6 +479,20 @@ def notification_replay(
 # --- The dispatcher's writes ---------------------------------------------------------------------
 
 
+@dataclass(eq=False)
+class Lease:
+    """The lease on one batch of claimed rows.
+
+    `until` is both the expiry and the fence token: each row carries it in locked_until,
+    and only a holder that knows the current value may record a result or renew it. The
+    dispatcher renews it (`outbox_renew_leases`) while the batch's deliveries are in flight,
+    so the lease can be short: a dead worker's rows come back within LEASE_SECONDS.
+    """
+
+    until: datetime
+    outbox_ids: list[int]
+
+
 @dataclass(frozen=True)
 class Claim:
     """A notification leased to this dispatcher, with what delivering it needs."""
@@ -496,7 +501,11 @@ class Claim:
     max_attempts: int
     retry_base: int
     rate_limit_per_minute: int | None
-    lease_until: datetime
+    lease: Lease
+
+    @property
+    def lease_until(self) -> datetime:
+        return self.lease.until
 
 
 @dataclass
@@ -537,7 +546,7 @@ def _claim(
     retry_base: int,
     channel: NotificationChannel,
     snapshot: ChannelSnapshot,
-    lease_until: datetime,
+    lease: Lease,
 ) -> Claim:
     return Claim(
         message=OutgoingMessage(
@@ -553,12 +562,12 @@ def _claim(
         max_attempts=channel.max_attempts,
         retry_base=retry_base,
         rate_limit_per_minute=channel.rate_limit_per_minute,
-        lease_until=lease_until,
+        lease=lease,
     )
 
 
 def claim_from_row(row: NotificationOutbox, lease_until: datetime) -> Claim:
-    """Copy what delivery needs out of the ORM row, so delivery threads never touch the database."""
+    """A claim built from an ORM row (for benchmarks that deliver without leasing)."""
     return _claim(
         outbox_id=row.pk,
         message_id=row.message_id,
@@ -570,11 +579,12 @@ def claim_from_row(row: NotificationOutbox, lease_until: datetime) -> Claim:
         retry_base=row.retry_base,
         channel=row.channel,
         snapshot=channel_snapshot(row.channel),
-        lease_until=lease_until,
+        lease=Lease(until=lease_until, outbox_ids=[row.pk]),
     )
 
 
 def _claims_of(ids: list[int], lease_until: datetime) -> list[Claim]:
+    lease = Lease(until=lease_until, outbox_ids=list(ids))
     # Plain values, and each channel loaded and copied once per batch: building a model
     # instance per row (and its channel per row) was most of the claim's cost.
     fields = ("id", "message_id", "subject", "body", "payload", "created_at", "attempts", "retry_base", "channel")
@@ -593,7 +603,7 @@ def _claims_of(ids: list[int], lease_until: datetime) -> list[Claim]:
             retry_base=retry_base,
             channel=channels[channel_id],
             snapshot=snapshots[channel_id],
-            lease_until=lease_until,
+            lease=lease,
         )
         for outbox_id, message_id, subject, body, payload, created_at, attempts, retry_base, channel_id in rows
     ]
@@ -612,7 +622,7 @@ def outbox_claim_due_batch(*, limit: int, outbox_ids: list[int] | None = None) -
     (only rows still deliverable change) stamped with this claim's own lease time, read back.
     """
     now = timezone.now()
-    lease_until = now + timedelta(seconds=notify_settings.LEASE_SECONDS)
+    lease_until = _lease_stamp(now)
     deliverable = selectors.outbox_deliverable(now)
     if outbox_ids is not None:
         deliverable = deliverable.filter(pk__in=outbox_ids)
@@ -630,8 +640,6 @@ def outbox_claim_due_batch(*, limit: int, outbox_ids: list[int] | None = None) -
                 status=NotificationStatus.SENDING, locked_until=lease_until, updated_at=now
             )
         else:
-            # A per-claim token in the microseconds tells this claim's rows from a concurrent one's.
-            lease_until += timedelta(microseconds=random.randrange(1_000_000))
             rows = list(deliverable.order_by("id").values_list("id", "status")[:limit])
             if not rows:
                 return []
@@ -650,6 +658,35 @@ def outbox_claim_due_batch(*, limit: int, outbox_ids: list[int] | None = None) -
             given_up = _count_lost_deliveries(reclaimed, now)
             ids = [pk for pk in ids if pk not in given_up]
         return _claims_of(ids, lease_until)
+
+
+def _lease_stamp(now: datetime) -> datetime:
+    """A new lease's expiry, LEASE_SECONDS from now.
+
+    A random offset in the microseconds makes it a token of its own: on SQLite (no row
+    locks) it tells this claim's rows from a concurrent claim's, and everywhere it keeps
+    two leases taken in the same microsecond apart.
+    """
+    return now + timedelta(seconds=notify_settings.LEASE_SECONDS, microseconds=random.randrange(1_000_000))
+
+
+def outbox_renew_leases(*, leases: list[Lease]) -> int:
+    """Extend the leases of deliveries still in flight; return how many rows were renewed.
+
+    A row is renewed only while it is still `sending` under the lease's current token; a
+    row reclaimed by someone else meanwhile (its lease had expired) stays theirs, and this
+    holder's result for it will be logged as stale instead of recorded.
+    """
+    renewed = 0
+    for lease in leases:
+        now = timezone.now()
+        until = _lease_stamp(now)
+        with transaction.atomic():
+            renewed += NotificationOutbox.objects.filter(
+                pk__in=lease.outbox_ids, status=NotificationStatus.SENDING, locked_until=lease.until
+            ).update(locked_until=until, updated_at=now)
+        lease.until = until
+    return renewed
 
 
 LOST_DELIVERY = "The delivering worker stopped before recording a result (its lease expired)."

@@ -95,7 +95,13 @@ SQLITE_OPTIONS = {
 }
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    # Health checks: a kept connection that the server closed (a restart, pg_terminate_backend)
+    # is noticed and replaced at the start of the next request instead of failing it.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+        )
+    }
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": var_path("db.sqlite3")}}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -192,10 +198,24 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.1,
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Bounded socket waits, so a Redis that vanishes (or a half-open TCP connection) is
+    # noticed within seconds and the worker reconnects, instead of blocking on a dead socket.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": 3,
+        "socket_timeout": 10,
+        "socket_keepalive": True,
+        "health_check_interval": 10,
+        "retry_on_timeout": True,
+    }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
+# Workers and beat never give up on the broker: an outage only delays the doorbells, the
+# database holds the work (opsconsole/celery.py retries every second or two).
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -212,6 +232,9 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-dispatch-due": {
         "task": "notifications.tasks.dispatch_due",
         "schedule": env_float("OPSCONSOLE_NOTIFY_SWEEP_SECONDS", 5.0),
+        # Sweeps queued while no worker ran are worthless once the next one exists: a
+        # worker coming back after an outage runs one, not a pile of thousands.
+        "options": {"expire_seconds": 60},
     },
     "maintenance-expire": {
         "task": "maintenance.tasks.expire_maintenance",
@@ -289,6 +312,8 @@ NOTIFICATIONS = {
     ),
     "PAUSE_AFTER_FAILURES": env_int("OPSCONSOLE_NOTIFY_PAUSE_AFTER_FAILURES", 20),
     "DELIVERY_CONCURRENCY": env_int("OPSCONSOLE_NOTIFY_CONCURRENCY", 16),
+    "LEASE_SECONDS": env_float("OPSCONSOLE_NOTIFY_LEASE_SECONDS", 30.0),
+    "STOP_TIMEOUT": env_float("OPSCONSOLE_NOTIFY_STOP_TIMEOUT", 5.0),
 }
 EXPORTS = {
     "ROW_CAP": env_int("OPSCONSOLE_EXPORT_ROW_CAP", 10_000_000),

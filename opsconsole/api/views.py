@@ -1,4 +1,8 @@
-from django.http import JsonResponse
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema
@@ -48,8 +52,30 @@ def bad_request(request, exception=None):
     return JsonResponse({"detail": detail or "Bad request."}, status=400)
 
 
+DATABASE_RETRY_AFTER = 5
+
+
 def server_error(request):
-    """handler500: JSON under /system, where clients parse every answer."""
+    """handler500: JSON under /system, where clients parse every answer.
+
+    An unreachable or lost database (a restart, a failover, a killed connection) is not a
+    bug of ours but a moment to wait: 503 with Retry-After, JSON for API clients and a page
+    for browsers. Django calls this inside its `except` block, so the exception is at hand.
+    """
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return database_unavailable(request)
     if not _is_api(request):
         return defaults.server_error(request)
     return JsonResponse({"detail": "Internal server error; it has been logged."}, status=500)
+
+
+def database_unavailable(request) -> HttpResponse:
+    detail = "The database is unavailable for a moment; please retry."
+    if _is_api(request) or "text/html" not in request.headers.get("Accept", ""):
+        response: HttpResponse = JsonResponse({"detail": detail}, status=503)
+    else:
+        # No request context: its processors would ask the database for the user.
+        page = render_to_string("database_unavailable.html", {"detail": detail, "retry_after": DATABASE_RETRY_AFTER})
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+    return response
