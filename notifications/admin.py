@@ -48,9 +48,11 @@ class ChannelAdminForm(forms.ModelForm):
         for key in ("max_attempts", "rate_limit_per_minute"):
             if key in cleaned:
                 values[key] = cleaned[key]
-        if self.instance.pk:
-            values = {key: value for key, value in values.items() if key in self.changed_data}
         try:
+            if self.instance.pk:
+                values = {key: value for key, value in values.items() if key in self.changed_data}
+                # The form shows credentials masked, as the API does: the same rule restores them.
+                values = services.channel_restore_credentials(channel=self.instance, changes=values)
             cleaned.update(services.channel_clean(channel=self.instance if self.instance.pk else None, **values))
         except ChannelInvalid as exc:
             raise ValidationError(

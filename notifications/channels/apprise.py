@@ -80,6 +80,18 @@ class AppriseBackend(ChannelBackend):
         # Apprise URLs carry tokens and passwords anywhere after the scheme: show the scheme only.
         return f"{_scheme(target) or 'apprise'}://{REDACTED}"
 
+    def unredact_target(self, new: str, current: str) -> str:
+        # Everything after the scheme is masked, so a changed URL cannot keep any part of the
+        # stored one: its tokens might reach whatever server the new URL names.
+        if new == self.redact_target(current):
+            return current
+        if REDACTED in new:
+            raise ValueError(
+                f"{REDACTED} stands for the stored Apprise URL, which is kept only when sent back unchanged "
+                f"({self.redact_target(current)}); to change the URL, give all of it, credentials included."
+            )
+        return new
+
     def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport:
         from notifications.exceptions import PermanentDeliveryError
 

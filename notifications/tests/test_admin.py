@@ -151,3 +151,34 @@ def test_the_change_form_hides_credentials_and_keeps_them_when_left_as_shown(adm
     assert channel.name == "renamed"
     assert channel.target == "http://127.0.0.1:9/hook?token=sEcReT1"
     assert channel.config == {"headers": {"Authorization": "Bearer sEcReT2", "X-Team": "ops"}}
+
+
+def test_the_change_form_never_moves_a_stored_header_to_a_new_server(admin_client, allow_private):
+    channel = ChannelFactory(
+        channel_type="webhook",
+        target="http://127.0.0.1:9/hook",
+        config={"headers": {"Authorization": "Bearer sEcReT"}},
+    )
+    url = reverse("admin:notifications_notificationchannel_change", args=[channel.pk])
+    moved = {
+        "name": channel.name,
+        "channel_type": "webhook",
+        "max_attempts": "8",
+        "active": "on",
+        "target": "http://127.0.0.1:10/mine",
+    }
+    for config in (
+        '{"headers": {"Authorization": "********"}}',  # left as shown
+        '{"headers": {"Authorization": "********", "X-Team": "ops"}}',  # edited, the credential sent back masked
+    ):
+        response = admin_client.post(url, {**moved, "config": config})
+        assert response.status_code == 200
+        assert "config.headers.Authorization" in response.content.decode()
+        channel.refresh_from_db()
+        assert channel.target == "http://127.0.0.1:9/hook"
+        assert channel.config == {"headers": {"Authorization": "Bearer sEcReT"}}
+    response = admin_client.post(url, {**moved, "config": '{"headers": {"Authorization": "Bearer mine"}}'})
+    assert response.status_code == 302, response.content.decode()
+    channel.refresh_from_db()
+    assert channel.target == "http://127.0.0.1:10/mine"
+    assert channel.config == {"headers": {"Authorization": "Bearer mine"}}
