@@ -269,14 +269,25 @@ def channel_delete(*, channel: NotificationChannel) -> None:
 
 @transaction.atomic
 def channel_rotate_secret(*, channel: NotificationChannel) -> NotificationChannel:
-    """Give a webhook channel a new whsec_ secret; the old one stops signing at once."""
+    """Give a webhook channel a new whsec_ secret; the old one keeps signing alongside for the grace period.
+
+    Rolling secrets (as Svix and Convoy do): for SECRET_GRACE_HOURS every delivery carries
+    a signature with each secret, so a receiver verifies while it switches to the new one.
+    Rotating again within the grace replaces the previous secret: at most two ever sign.
+    """
     if not get_backend(channel.channel_type).uses_secret:
         raise ChannelInvalid(
             f"{channel.channel_type} channels have no signing secret.",
             fields={"channel_type": ["Only webhook channels have a secret."]},
         )
+    grace = timedelta(hours=max(0.0, float(notify_settings.SECRET_GRACE_HOURS)))
+    if channel.secret and grace:
+        channel.previous_secret = channel.secret
+        channel.previous_secret_expires_at = timezone.now() + grace
+    else:
+        channel.previous_secret, channel.previous_secret_expires_at = "", None
     channel.secret = generate_secret()
-    channel.save(update_fields=["secret", "updated_at"])
+    channel.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
     return channel
 
 
@@ -555,6 +566,8 @@ def channel_snapshot(channel: NotificationChannel) -> ChannelSnapshot:
         target=channel.target,
         config=channel.config or {},
         secret=channel.secret,
+        previous_secret=channel.previous_secret,
+        previous_secret_expires_at=channel.previous_secret_expires_at,
     )
 
 

@@ -42,6 +42,17 @@ class ChannelSnapshot:
     target: str
     config: dict[str, Any]
     secret: str = field(repr=False, default="")
+    #: The secret before the last rotation, which signs too until `previous_secret_expires_at`.
+    previous_secret: str = field(repr=False, default="")
+    previous_secret_expires_at: datetime | None = None
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets that sign a delivery made at `now`: the current one, and the previous one in its grace."""
+        keys = [self.secret] if self.secret else []
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and now < expires:
+            keys.append(self.previous_secret)
+        return keys
 
 
 @dataclass(frozen=True)

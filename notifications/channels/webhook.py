@@ -77,12 +77,14 @@ def webhook_body(message: OutgoingMessage) -> str:
     )
 
 
-def signed_headers(secret: str, message_id: str, body: str, now: datetime | None = None) -> dict[str, str]:
+def signed_headers(secret: str | list[str], message_id: str, body: str, now: datetime | None = None) -> dict[str, str]:
+    """The Standard Webhooks headers; with several secrets, one space-separated `v1,<sig>` each."""
     now = now or datetime.now(UTC)
+    keys = [secret] if isinstance(secret, str) else secret
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, now, body),
+        "webhook-signature": " ".join(Webhook(key).sign(message_id, now, body) for key in keys),
     }
 
 
@@ -137,5 +139,6 @@ class WebhookBackend(HttpChannelBackend):
             raise PermanentDeliveryError("webhook channel has no signing secret; rotate it")
         body = webhook_body(message)
         headers = dict(message.channel.config.get("headers", {}))
-        headers.update(signed_headers(message.channel.secret, message.message_id, body))
+        now = datetime.now(UTC)
+        headers.update(signed_headers(message.channel.signing_secrets(now), message.message_id, body, now))
         return post_json(context, message.channel.target, body.encode(), headers)

@@ -182,3 +182,28 @@ def test_the_change_form_never_moves_a_stored_header_to_a_new_server(admin_clien
     channel.refresh_from_db()
     assert channel.target == "http://127.0.0.1:10/mine"
     assert channel.config == {"headers": {"Authorization": "Bearer mine"}}
+
+
+def test_the_previous_secret_is_neither_shown_nor_filterable_in_the_admin(admin_client, notify_config):
+    notify_config(SECRET_GRACE_HOURS=24)
+    channel = WebhookChannelFactory()
+    old = channel.secret
+    admin_client.post(
+        reverse("admin:notifications_notificationchannel_changelist"),
+        {"action": "rotate_secret", "_selected_action": [channel.pk]},
+        follow=True,  # the page that shows the new secret once
+    )
+    channel.refresh_from_db()
+    assert channel.previous_secret == old
+    page = admin_client.get(reverse("admin:notifications_notificationchannel_change", args=[channel.pk]))
+    assert old not in page.content.decode() and channel.secret not in page.content.decode()
+    assert "previous secret signs until" in page.content.decode().lower()
+    OutboxFactory(channel=channel)
+    for model, lookup in (
+        ("notificationchannel", "secret__startswith"),
+        ("notificationchannel", "previous_secret__startswith"),
+        ("notificationoutbox", "channel__previous_secret__startswith"),
+        ("notificationattempt", "outbox__channel__secret__startswith"),
+    ):
+        url = reverse(f"admin:notifications_{model}_changelist")
+        assert admin_client.get(url, {lookup: old[:8]}).status_code == 400, lookup

@@ -554,3 +554,42 @@ def test_an_apprise_url_is_kept_only_when_sent_back_whole(api, notify_config):
         assert response.status_code == 400 and "target" in response.json()["errors"], sent
     channel.refresh_from_db()
     assert (channel.name, channel.target) == ("tg", "tgram://123456:sEcReTbOt/987")
+
+
+def test_a_rotated_secret_keeps_signing_alongside_the_new_one_for_the_grace_period_only(api, sink, notify_config):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+    from standardwebhooks.webhooks import WebhookVerificationError
+
+    notify_config(SECRET_GRACE_HOURS=24)
+    created = post(api, "/system/notify/channels", {"name": "hook", "channel_type": "webhook", "target": sink.url})
+    channel_id, old = created.json()["id"], created.json()["secret"]
+    rotated = post(api, f"/system/notify/channels/{channel_id}/rotate-secret")
+    assert rotated.status_code == 200
+    new = rotated.json()["secret"]
+    assert new.startswith("whsec_") and new != old
+    detail = api.get(f"/system/notify/channels/{channel_id}").json()
+    assert detail["previous_secret_expires_at"] is not None
+    # The previous secret is write-only, like the secret: no answer carries it.
+    for answer in (rotated.json(), detail, api.get("/system/notify/channels").json()):
+        assert old not in json.dumps(answer)
+
+    def deliver_one():
+        assert post(api, "/system/notify/", {"channel_id": channel_id, "body": "disk"}).status_code == 201
+        notification_dispatch_due()
+        return sink.received[-1]
+
+    during = deliver_one()
+    assert len(during.headers["Webhook-Signature"].split(" ")) == 2
+    Webhook(new).verify(during.body, during.headers)
+    Webhook(old).verify(during.body, during.headers)
+
+    with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=1)):
+        after = deliver_one()
+        assert len(after.headers["Webhook-Signature"].split(" ")) == 1
+        Webhook(new).verify(after.body, after.headers)
+        with pytest.raises(WebhookVerificationError):
+            Webhook(old).verify(after.body, after.headers)
+        assert api.get(f"/system/notify/channels/{channel_id}").json()["previous_secret_expires_at"] is None
