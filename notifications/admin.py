@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.html import format_html
 
 from exports.admin_actions import export_rows_action
@@ -20,6 +21,19 @@ from notifications.datasets import (
 from notifications.exceptions import ChannelInvalid, IllegalTransition
 from notifications.models import NotificationAttempt, NotificationChannel, NotificationOutbox
 from opsconsole.api.exceptions import OpsConsoleError
+
+#: Channel fields no admin page shows or filters on: a `?secret__startswith=` lookup in a
+#: changelist URL would answer, row count by row count, what the secret is.
+WRITE_ONLY_FIELDS = frozenset({"secret", "previous_secret"})
+
+
+class WriteOnlyLookupsRefused:
+    """Refuse changelist lookups that reach a write-only field, here or through a relation (channel__secret)."""
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if WRITE_ONLY_FIELDS.intersection(lookup.split("__")):
+            return False
+        return super().lookup_allowed(lookup, value, request)
 
 
 class ChannelAdminForm(forms.ModelForm):
@@ -48,9 +62,11 @@ class ChannelAdminForm(forms.ModelForm):
         for key in ("max_attempts", "rate_limit_per_minute"):
             if key in cleaned:
                 values[key] = cleaned[key]
-        if self.instance.pk:
-            values = {key: value for key, value in values.items() if key in self.changed_data}
         try:
+            if self.instance.pk:
+                values = {key: value for key, value in values.items() if key in self.changed_data}
+                # The form shows credentials masked, as the API does: the same rule restores them.
+                values = services.channel_restore_credentials(channel=self.instance, changes=values)
             cleaned.update(services.channel_clean(channel=self.instance if self.instance.pk else None, **values))
         except ChannelInvalid as exc:
             raise ValidationError(
@@ -60,7 +76,7 @@ class ChannelAdminForm(forms.ModelForm):
 
 
 @admin.register(NotificationChannel)
-class NotificationChannelAdmin(admin.ModelAdmin):
+class NotificationChannelAdmin(WriteOnlyLookupsRefused, admin.ModelAdmin):
     form = ChannelAdminForm
     list_display = [
         "name",
@@ -79,6 +95,7 @@ class NotificationChannelAdmin(admin.ModelAdmin):
         "paused",
         "health",
         "has_secret",
+        "previous_secret_signs_until",
         "consecutive_failures",
         "last_success_at",
         "last_failure_at",
@@ -89,7 +106,18 @@ class NotificationChannelAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["name", "channel_type", "target", "active", "description"]}),
-        ("Delivery", {"fields": ["config", "max_attempts", "rate_limit_per_minute", "has_secret"]}),
+        (
+            "Delivery",
+            {
+                "fields": [
+                    "config",
+                    "max_attempts",
+                    "rate_limit_per_minute",
+                    "has_secret",
+                    "previous_secret_signs_until",
+                ]
+            },
+        ),
         (
             "Health",
             {
@@ -131,6 +159,12 @@ class NotificationChannelAdmin(admin.ModelAdmin):
     def has_secret(self, channel: NotificationChannel) -> bool:
         return bool(channel.secret)
 
+    @admin.display(description="previous secret signs until")
+    def previous_secret_signs_until(self, channel: NotificationChannel):
+        # The date only: the previous secret is write-only like the secret.
+        expires = channel.previous_secret_expires_at
+        return expires if channel.previous_secret and expires and expires > timezone.now() else "—"
+
     def save_model(self, request, obj, form, change):
         if change:
             original = NotificationChannel.objects.get(pk=obj.pk)
@@ -155,7 +189,15 @@ class NotificationChannelAdmin(admin.ModelAdmin):
 
     def _secret_message(self, channel: NotificationChannel):
         return format_html(
-            "Signing secret of {}: <code>{}</code> — copy it now, it is not shown again.", channel.name, channel.secret
+            "Signing secret of {}: <code>{}</code> — copy it now, it is not shown again.{}",
+            channel.name,
+            channel.secret,
+            format_html(
+                " The previous secret keeps signing alongside it until {}.",
+                channel.previous_secret_expires_at.isoformat(timespec="seconds"),
+            )
+            if channel.previous_secret and channel.previous_secret_expires_at
+            else "",
         )
 
     @admin.action(description="Send a test notification", permissions=["change"])
@@ -207,7 +249,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(NotificationOutbox)
-class NotificationOutboxAdmin(admin.ModelAdmin):
+class NotificationOutboxAdmin(WriteOnlyLookupsRefused, admin.ModelAdmin):
     list_display = ["id", "channel", "subject", "status", "attempts", "next_attempt_at", "sent_at", "created_at"]
     list_filter = ["status", "channel", "created_at"]
     list_select_related = ["channel"]
@@ -270,7 +312,7 @@ class NotificationOutboxAdmin(admin.ModelAdmin):
 
 
 @admin.register(NotificationAttempt)
-class NotificationAttemptAdmin(admin.ModelAdmin):
+class NotificationAttemptAdmin(WriteOnlyLookupsRefused, admin.ModelAdmin):
     list_display = ["outbox", "number", "outcome", "http_status", "duration_ms", "started_at"]
     list_filter = ["outcome", "started_at"]
     list_select_related = ["outbox"]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
+from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
     inline_serializer,
 )
@@ -27,6 +29,10 @@ CHANGE_NOTIFICATION = {"*": ["notifications.change_notificationoutbox"]}
 
 class ChannelSerializer(serializers.ModelSerializer):
     has_secret = serializers.SerializerMethodField(help_text="Whether the channel signs with a secret.")
+    previous_secret_expires_at = serializers.SerializerMethodField(
+        help_text="Until when deliveries are also signed with the secret replaced by the last rotation "
+        "(null: only the current secret signs). The previous secret itself is never shown."
+    )
 
     class Meta:
         model = NotificationChannel
@@ -47,6 +53,7 @@ class ChannelSerializer(serializers.ModelSerializer):
             "last_error",
             "disabled_reason",
             "has_secret",
+            "previous_secret_expires_at",
             "created_at",
             "updated_at",
         ]
@@ -62,6 +69,13 @@ class ChannelSerializer(serializers.ModelSerializer):
 
     def get_has_secret(self, channel: NotificationChannel) -> bool:
         return bool(channel.secret)
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_previous_secret_expires_at(self, channel: NotificationChannel) -> str | None:
+        expires = channel.previous_secret_expires_at
+        if not channel.previous_secret or expires is None or expires <= timezone.now():
+            return None
+        return serializers.DateTimeField().to_representation(expires)
 
     def to_representation(self, channel: NotificationChannel) -> dict:
         data = super().to_representation(channel)
@@ -239,7 +253,14 @@ class ChannelViewSet(viewsets.GenericViewSet):
         services.channel_delete(channel=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(summary="Replace the signing secret", request=None, responses=ChannelWithSecretSerializer)
+    @extend_schema(
+        summary="Replace the signing secret",
+        request=None,
+        responses=ChannelWithSecretSerializer,
+        description="The new secret is in this answer only. The previous one keeps signing alongside it "
+        "(a second v1 signature in webhook-signature) until previous_secret_expires_at "
+        "(OPSCONSOLE_WEBHOOK_SECRET_GRACE_HOURS, default 24).",
+    )
     def rotate_secret(self, request, pk=None):
         channel = services.channel_rotate_secret(channel=self.get_object())
         return Response(ChannelWithSecretSerializer(channel).data)

@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     # How long one beat-triggered sweep may keep claiming before it returns.
     "SWEEP_SECONDS": 50.0,
     "HTTP_TIMEOUT": 15.0,
+    # After a rotation, deliveries carry a signature with the previous secret too for this
+    # long, so receivers can switch secrets without dropping messages (Svix, Convoy: 24 h).
+    "SECRET_GRACE_HOURS": 24.0,
 }
 
 

@@ -46,6 +46,15 @@ class NotificationChannel(models.Model):
     secret = models.CharField(
         max_length=128, blank=True, help_text="Webhook signing secret (whsec_…); shown only on create and rotate."
     )
+    previous_secret = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="The secret before the last rotation; deliveries are signed with it too until "
+        "previous_secret_expires_at. Write-only, like the secret.",
+    )
+    previous_secret_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="End of the rotation's grace period: after it only the secret signs."
+    )
     max_attempts = models.PositiveSmallIntegerField(default=8, help_text="Deliveries tried before giving up.")
     rate_limit_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="At most this many deliveries a minute (empty: no limit)."

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from notifications import selectors
 from notifications.channels import ChannelSnapshot, OutgoingMessage, get_backend
+from notifications.channels.base import MOVED_REFUSAL
 from notifications.channels.webhook import generate_secret
 from notifications.conf import notify_settings
 from notifications.exceptions import (
@@ -195,18 +196,50 @@ CHANNEL_EDITABLE_FIELDS = (
 )
 
 
+def channel_restore_credentials(*, channel: NotificationChannel, changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes` with the masked (REDACTED) credentials a client sent back replaced by the stored ones.
+
+    What the API and the admin show is redacted; sending it back means "keep what is stored" —
+    but only while the target keeps its destination (scheme, host, port). When it moves, a
+    stored credential would follow it to a server nobody gave it to: every masked value, and
+    every stored config credential not given again, is a ChannelInvalid naming it.
+    """
+    backend = get_backend(channel.channel_type)
+    changes = dict(changes)
+    errors: dict[str, list[str]] = {}
+    moved = False
+    if isinstance(changes.get("target"), str):
+        new_target = changes["target"]
+        moved = new_target != backend.redact_target(channel.target) and backend.destination(
+            new_target
+        ) != backend.destination(channel.target)
+        try:
+            changes["target"] = backend.unredact_target(new_target, channel.target)
+        except ValueError as exc:
+            errors["target"] = [str(exc)]
+    stored_config = channel.config or {}
+    if isinstance(changes.get("config"), dict):
+        try:
+            changes["config"] = backend.unredact_config(changes["config"], stored_config, moved=moved)
+        except ValueError as exc:
+            errors["config"] = [str(exc)]
+    elif moved and "config" not in changes and (stored := backend.config_credentials(stored_config)):
+        names = ", ".join(f"config.{name}" for name in stored)
+        errors["config"] = [
+            f"{names}: {MOVED_REFUSAL}. Send config with the values for the new destination (or without them)."
+        ]
+    if errors:
+        raise ChannelInvalid(f"Invalid channel: {', '.join(sorted(errors))}.", fields=errors)
+    return changes
+
+
 @transaction.atomic
 def channel_update(*, channel: NotificationChannel, **changes: Any) -> NotificationChannel:
     """Change a channel's fields (name, target, active, description, config, max_attempts, rate_limit_per_minute)."""
     unknown = sorted(set(changes) - set(CHANNEL_EDITABLE_FIELDS))
     if unknown:
         raise ChannelInvalid(fields={key: ["This field cannot be changed."] for key in unknown})
-    backend = get_backend(channel.channel_type)
-    # What the API shows is redacted; a client sending it back means "keep what is stored".
-    if isinstance(changes.get("target"), str):
-        changes["target"] = backend.unredact_target(changes["target"], channel.target)
-    if isinstance(changes.get("config"), dict):
-        changes["config"] = backend.unredact_config(changes["config"], channel.config or {})
+    changes = channel_restore_credentials(channel=channel, changes=changes)
     validated = {k: v for k, v in changes.items() if k not in ("active", "description")}
     cleaned = channel_clean(channel=channel, **validated)
     cleaned.pop("channel_type", None)
@@ -236,14 +269,25 @@ def channel_delete(*, channel: NotificationChannel) -> None:
 
 @transaction.atomic
 def channel_rotate_secret(*, channel: NotificationChannel) -> NotificationChannel:
-    """Give a webhook channel a new whsec_ secret; the old one stops signing at once."""
+    """Give a webhook channel a new whsec_ secret; the old one keeps signing alongside for the grace period.
+
+    Rolling secrets (as Svix and Convoy do): for SECRET_GRACE_HOURS every delivery carries
+    a signature with each secret, so a receiver verifies while it switches to the new one.
+    Rotating again within the grace replaces the previous secret: at most two ever sign.
+    """
     if not get_backend(channel.channel_type).uses_secret:
         raise ChannelInvalid(
             f"{channel.channel_type} channels have no signing secret.",
             fields={"channel_type": ["Only webhook channels have a secret."]},
         )
+    grace = timedelta(hours=max(0.0, float(notify_settings.SECRET_GRACE_HOURS)))
+    if channel.secret and grace:
+        channel.previous_secret = channel.secret
+        channel.previous_secret_expires_at = timezone.now() + grace
+    else:
+        channel.previous_secret, channel.previous_secret_expires_at = "", None
     channel.secret = generate_secret()
-    channel.save(update_fields=["secret", "updated_at"])
+    channel.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
     return channel
 
 
@@ -531,6 +575,8 @@ def channel_snapshot(channel: NotificationChannel) -> ChannelSnapshot:
         target=channel.target,
         config=channel.config or {},
         secret=channel.secret,
+        previous_secret=channel.previous_secret,
+        previous_secret_expires_at=channel.previous_secret_expires_at,
     )
 
 

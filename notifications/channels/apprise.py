@@ -6,6 +6,7 @@ import importlib
 import json
 from typing import Any
 
+from notifications.channels.apprise_guard import UNGUARDED_SCHEMES, apprise_guard
 from notifications.channels.base import REDACTED, ChannelBackend, DeliveryContext, DeliveryReport, OutgoingMessage
 from notifications.channels.network import checked_addresses
 from notifications.conf import notify_settings
@@ -49,9 +50,9 @@ def contacted_hosts(scheme: str, plugin: Any) -> list[tuple[str, int]]:
 
 
 def _guard_plugin(scheme: str, plugin: Any) -> None:
-    # Apprise opens its own connections (requests, smtplib) and resolves the name again,
-    # so unlike webhooks a DNS answer that changes between this check and the connection
-    # is not caught; the check still stops URLs that name a forbidden server outright.
+    # Refuses a URL that names a forbidden server before anything is sent (and at creation).
+    # The connections themselves are guarded again by apprise_guard: a DNS answer that
+    # changes after this check, or a redirect, cannot take the delivery elsewhere.
     for host, port in contacted_hosts(scheme, plugin):
         checked_addresses(host, port)
 
@@ -67,6 +68,8 @@ class AppriseBackend(ChannelBackend):
         allowed = [s.lower() for s in notify_settings.APPRISE_SCHEMES]
         if scheme not in allowed:
             raise ValueError(f"Scheme {scheme or '(none)'!r} is not allowed; allowed: {', '.join(allowed)}.")
+        if scheme in UNGUARDED_SCHEMES:
+            raise ValueError(f"Scheme {scheme!r} opens connections the SSRF guard cannot check; it is never allowed.")
         plugin = _apprise().Apprise.instantiate(target)
         if plugin is None:
             raise ValueError("Apprise does not understand this URL.")
@@ -80,12 +83,24 @@ class AppriseBackend(ChannelBackend):
         # Apprise URLs carry tokens and passwords anywhere after the scheme: show the scheme only.
         return f"{_scheme(target) or 'apprise'}://{REDACTED}"
 
+    def unredact_target(self, new: str, current: str) -> str:
+        # Everything after the scheme is masked, so a changed URL cannot keep any part of the
+        # stored one: its tokens might reach whatever server the new URL names.
+        if new == self.redact_target(current):
+            return current
+        if REDACTED in new:
+            raise ValueError(
+                f"{REDACTED} stands for the stored Apprise URL, which is kept only when sent back unchanged "
+                f"({self.redact_target(current)}); to change the URL, give all of it, credentials included."
+            )
+        return new
+
     def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport:
         from notifications.exceptions import PermanentDeliveryError
 
         target = message.channel.target
         scheme = _scheme(target)
-        if scheme not in [s.lower() for s in notify_settings.APPRISE_SCHEMES]:
+        if scheme not in [s.lower() for s in notify_settings.APPRISE_SCHEMES] or scheme in UNGUARDED_SCHEMES:
             raise PermanentDeliveryError("scheme no longer in the allowlist")
         # The plugin that is checked is the one that sends, so both read the URL the same way.
         apprise_lib = _apprise()
@@ -103,8 +118,20 @@ class AppriseBackend(ChannelBackend):
         body = message.body
         if message.payload:
             body += "\n\n" + json.dumps(message.payload, indent=2, ensure_ascii=False)
-        with apprise_lib.LogCapture(level=apprise_lib.logging.WARNING) as log:
+        with apprise_guard() as guard, apprise_lib.LogCapture(level=apprise_lib.logging.WARNING) as log:
             ok = notifier.notify(body=body, title=message.subject or "")
+        # What the guard refused is the cause, whatever the plugin made of it; the messages are a webhook's.
+        if isinstance(guard.refusal, UnresolvableHost):
+            raise RetryableDeliveryError(f"network error: {guard.refusal}")
+        if guard.refusal is not None:
+            raise PermanentDeliveryError(f"target refused: {guard.refusal}")
+        if guard.redirect_status is not None:
+            raise PermanentDeliveryError(
+                f"endpoint answered {guard.redirect_status} (redirect to {guard.redirect_location}); "
+                "redirects are not followed",
+                http_status=guard.redirect_status,
+                response_excerpt=log.getvalue()[-1024:],
+            )
         if not ok:
             raise RetryableDeliveryError("Apprise reported a failed delivery", response_excerpt=log.getvalue()[-1024:])
         return DeliveryReport(response_excerpt=log.getvalue()[-1024:])

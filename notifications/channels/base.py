@@ -25,6 +25,11 @@ from notifications.exceptions import (
 EXCERPT_LIMIT = 1024
 #: What the API shows in place of a credential held in a target or config.
 REDACTED = "********"
+#: Why a credential stored for one destination is not carried to another.
+MOVED_REFUSAL = (
+    "the target's destination (scheme, host or port) changed: stored credentials are never sent "
+    "to a new destination; give the value again"
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +42,17 @@ class ChannelSnapshot:
     target: str
     config: dict[str, Any]
     secret: str = field(repr=False, default="")
+    #: The secret before the last rotation, which signs too until `previous_secret_expires_at`.
+    previous_secret: str = field(repr=False, default="")
+    previous_secret_expires_at: datetime | None = None
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets that sign a delivery made at `now`: the current one, and the previous one in its grace."""
+        keys = [self.secret] if self.secret else []
+        expires = self.previous_secret_expires_at
+        if self.previous_secret and expires is not None and now < expires:
+            keys.append(self.previous_secret)
+        return keys
 
 
 @dataclass(frozen=True)
@@ -144,13 +160,28 @@ class ChannelBackend(ABC):
         """The config as the API shows it, credentials replaced by REDACTED (identity by default)."""
         return config
 
+    def destination(self, target: str) -> tuple[str, ...]:
+        """Where deliveries to `target` go; stored credentials are only ever sent there.
+
+        URL targets answer (scheme, host, port); the default is the whole target.
+        """
+        return (target,)
+
     def unredact_target(self, new: str, current: str) -> str:
-        """A client that sends back the redacted target it read means "unchanged"."""
+        """A client that sends back the redacted target it read means "unchanged".
+
+        Raises ValueError when `new` holds REDACTED that cannot stand for a stored credential.
+        """
         return current if new == self.redact_target(current) else new
 
-    def unredact_config(self, new: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-        """Config values sent back as REDACTED keep their stored value."""
+    def unredact_config(self, new: dict[str, Any], current: dict[str, Any], *, moved: bool) -> dict[str, Any]:
+        """Config values sent back as REDACTED keep their stored value, unless the target `moved`
+        to another destination: then raise ValueError naming them (see `config_credentials`)."""
         return new
+
+    def config_credentials(self, config: dict[str, Any]) -> list[str]:
+        """Dotted names of the credentials a stored config holds (those the API shows as REDACTED)."""
+        return []
 
     @abstractmethod
     def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport: ...

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from notifications.channels.base import DeliveryContext, DeliveryReport, OutgoingMessage, post_json
-from notifications.channels.http import HttpChannelBackend, redact_url
+from notifications.channels.http import HttpChannelBackend
 
 
 class SlackBackend(HttpChannelBackend):
@@ -14,16 +14,14 @@ class SlackBackend(HttpChannelBackend):
 
     channel_type = "slack"
     config_keys = frozenset({"username", "icon_emoji"})
+    # https://hooks.slack.com/services/T…/B…/<token>: the last segment is the credential.
+    secret_last_segment = True
 
     def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
         config = super().clean_config(config)
         if not all(isinstance(value, str) for value in config.values()):
             raise ValueError("username and icon_emoji must be strings.")
         return config
-
-    def redact_target(self, target: str) -> str:
-        # https://hooks.slack.com/services/T…/B…/<token>: the last segment is the credential.
-        return redact_url(target, last_segment=True)
 
     def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport:
         text = f"*{message.subject}*\n{message.body}" if message.subject else message.body

@@ -11,7 +11,14 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from notifications.channels.base import REDACTED, DeliveryContext, DeliveryReport, OutgoingMessage, post_json
+from notifications.channels.base import (
+    MOVED_REFUSAL,
+    REDACTED,
+    DeliveryContext,
+    DeliveryReport,
+    OutgoingMessage,
+    post_json,
+)
 from notifications.channels.http import HttpChannelBackend
 from notifications.exceptions import PermanentDeliveryError
 
@@ -70,12 +77,14 @@ def webhook_body(message: OutgoingMessage) -> str:
     )
 
 
-def signed_headers(secret: str, message_id: str, body: str, now: datetime | None = None) -> dict[str, str]:
+def signed_headers(secret: str | list[str], message_id: str, body: str, now: datetime | None = None) -> dict[str, str]:
+    """The Standard Webhooks headers; with several secrets, one space-separated `v1,<sig>` each."""
     now = now or datetime.now(UTC)
+    keys = [secret] if isinstance(secret, str) else secret
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, now, body),
+        "webhook-signature": " ".join(Webhook(key).sign(message_id, now, body) for key in keys),
     }
 
 
@@ -105,19 +114,31 @@ class WebhookBackend(HttpChannelBackend):
             return config
         return {**config, "headers": dict.fromkeys(headers, REDACTED)}
 
-    def unredact_config(self, new: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    def unredact_config(self, new: dict[str, Any], current: dict[str, Any], *, moved: bool) -> dict[str, Any]:
         headers, stored = new.get("headers"), current.get("headers") or {}
         if not isinstance(headers, dict) or not isinstance(stored, dict):
             return new
-        restored = {
-            name: stored[name] if value == REDACTED and name in stored else value for name, value in headers.items()
-        }
-        return {**new, "headers": restored}
+        masked = [name for name, value in headers.items() if value == REDACTED]
+        if moved and masked:
+            names = ", ".join(f"config.headers.{name}" for name in masked)
+            raise ValueError(f"{names}: {REDACTED} stands for the stored value, and {MOVED_REFUSAL}.")
+        unknown = [name for name in masked if name not in stored]
+        if unknown:
+            raise ValueError(
+                f"{', '.join(f'config.headers.{name}' for name in unknown)}: {REDACTED} stands for a stored "
+                "value, and none is stored under this name; give the real value."
+            )
+        return {**new, "headers": {name: stored[name] if name in masked else value for name, value in headers.items()}}
+
+    def config_credentials(self, config: dict[str, Any]) -> list[str]:
+        headers = config.get("headers")
+        return [f"headers.{name}" for name in headers] if isinstance(headers, dict) else []
 
     def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport:
         if not message.channel.secret:
             raise PermanentDeliveryError("webhook channel has no signing secret; rotate it")
         body = webhook_body(message)
         headers = dict(message.channel.config.get("headers", {}))
-        headers.update(signed_headers(message.channel.secret, message.message_id, body))
+        now = datetime.now(UTC)
+        headers.update(signed_headers(message.channel.signing_secrets(now), message.message_id, body, now))
         return post_json(context, message.channel.target, body.encode(), headers)

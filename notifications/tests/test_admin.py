@@ -151,3 +151,59 @@ def test_the_change_form_hides_credentials_and_keeps_them_when_left_as_shown(adm
     assert channel.name == "renamed"
     assert channel.target == "http://127.0.0.1:9/hook?token=sEcReT1"
     assert channel.config == {"headers": {"Authorization": "Bearer sEcReT2", "X-Team": "ops"}}
+
+
+def test_the_change_form_never_moves_a_stored_header_to_a_new_server(admin_client, allow_private):
+    channel = ChannelFactory(
+        channel_type="webhook",
+        target="http://127.0.0.1:9/hook",
+        config={"headers": {"Authorization": "Bearer sEcReT"}},
+    )
+    url = reverse("admin:notifications_notificationchannel_change", args=[channel.pk])
+    moved = {
+        "name": channel.name,
+        "channel_type": "webhook",
+        "max_attempts": "8",
+        "active": "on",
+        "target": "http://127.0.0.1:10/mine",
+    }
+    for config in (
+        '{"headers": {"Authorization": "********"}}',  # left as shown
+        '{"headers": {"Authorization": "********", "X-Team": "ops"}}',  # edited, the credential sent back masked
+    ):
+        response = admin_client.post(url, {**moved, "config": config})
+        assert response.status_code == 200
+        assert "config.headers.Authorization" in response.content.decode()
+        channel.refresh_from_db()
+        assert channel.target == "http://127.0.0.1:9/hook"
+        assert channel.config == {"headers": {"Authorization": "Bearer sEcReT"}}
+    response = admin_client.post(url, {**moved, "config": '{"headers": {"Authorization": "Bearer mine"}}'})
+    assert response.status_code == 302, response.content.decode()
+    channel.refresh_from_db()
+    assert channel.target == "http://127.0.0.1:10/mine"
+    assert channel.config == {"headers": {"Authorization": "Bearer mine"}}
+
+
+def test_the_previous_secret_is_neither_shown_nor_filterable_in_the_admin(admin_client, notify_config):
+    notify_config(SECRET_GRACE_HOURS=24)
+    channel = WebhookChannelFactory()
+    old = channel.secret
+    admin_client.post(
+        reverse("admin:notifications_notificationchannel_changelist"),
+        {"action": "rotate_secret", "_selected_action": [channel.pk]},
+        follow=True,  # the page that shows the new secret once
+    )
+    channel.refresh_from_db()
+    assert channel.previous_secret == old
+    page = admin_client.get(reverse("admin:notifications_notificationchannel_change", args=[channel.pk]))
+    assert old not in page.content.decode() and channel.secret not in page.content.decode()
+    assert "previous secret signs until" in page.content.decode().lower()
+    OutboxFactory(channel=channel)
+    for model, lookup in (
+        ("notificationchannel", "secret__startswith"),
+        ("notificationchannel", "previous_secret__startswith"),
+        ("notificationoutbox", "channel__previous_secret__startswith"),
+        ("notificationattempt", "outbox__channel__secret__startswith"),
+    ):
+        url = reverse(f"admin:notifications_{model}_changelist")
+        assert admin_client.get(url, {lookup: old[:8]}).status_code == 400, lookup

@@ -274,3 +274,90 @@ def test_start_up_does_not_import_apprise_or_httpx():
         [sys.executable, "-c", code], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_apprise_does_not_follow_a_redirect_to_another_server(
+    httpserver, threaded_httpserver, notify_config, allow_private
+):
+    notify_config(APPRISE_SCHEMES=["json"])
+    threaded_httpserver.expect_request("/inside").respond_with_data("ok")
+    httpserver.expect_request("/apprise").respond_with_data(
+        "", status=302, headers={"Location": threaded_httpserver.url_for("/inside")}
+    )
+    target = f"json://127.0.0.1:{httpserver.port}/apprise"
+    get_backend("apprise").clean_target(target, {})
+    with pytest.raises(PermanentDeliveryError, match="answered 302 .*redirects are not followed") as refused:
+        send(message("apprise", target))
+    assert refused.value.http_status == 302
+    assert len(httpserver.log) == 1
+    assert threaded_httpserver.log == []
+
+
+def test_requests_outside_an_apprise_delivery_still_follow_redirects(httpserver, threaded_httpserver, notify_config):
+    """The guard's hooks stay in the process; they must change nothing for other users of requests."""
+    import requests
+
+    from notifications.channels.apprise_guard import install
+
+    install()
+    threaded_httpserver.expect_request("/inside").respond_with_data("ok")
+    httpserver.expect_request("/start").respond_with_data(
+        "", status=302, headers={"Location": threaded_httpserver.url_for("/inside")}
+    )
+    assert requests.get(httpserver.url_for("/start"), timeout=5).text == "ok"
+
+
+@pytest.fixture
+def rebinding_dns(monkeypatch):
+    """`rebind.example.test` resolves to a public address once (the check before sending), then to `answer`."""
+    import socket
+
+    real_getaddrinfo = socket.getaddrinfo
+    answers = {"later": "127.0.0.1", "calls": 0}
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != "rebind.example.test":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        answers["calls"] += 1
+        address = "93.184.215.14" if answers["calls"] == 1 else answers["later"]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return answers
+
+
+@pytest.mark.parametrize(
+    ("allow_private", "rebound_to", "reason"),
+    [(False, "127.0.0.1", "loopback or private"), (True, "169.254.169.254", "link-local")],
+)
+def test_apprise_connects_only_to_the_address_it_checked(
+    httpserver, settings, notify_config, rebinding_dns, allow_private, rebound_to, reason
+):
+    """A name that resolves elsewhere when Apprise connects (DNS rebinding) is checked again and refused."""
+    notify_config(APPRISE_SCHEMES=["json"])
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = allow_private
+    rebinding_dns["later"] = rebound_to
+    httpserver.expect_request("/apprise").respond_with_data("ok")
+    target = f"json://rebind.example.test:{httpserver.port}/apprise"
+    with pytest.raises(PermanentDeliveryError, match=f"target refused: .*{reason}"):
+        send(message("apprise", target))
+    assert rebinding_dns["calls"] >= 2  # checked before sending, then again when connecting
+    assert httpserver.log == []
+
+
+def test_apprise_email_connects_only_to_the_address_it_checked(smtp_server, notify_config, rebinding_dns, settings):
+    notify_config(APPRISE_SCHEMES=["mailto"])
+    settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = False
+    target = f"mailto://rebind.example.test:{settings.EMAIL_PORT}?from=ops@example.com&to=oncall@example.com"
+    with pytest.raises(PermanentDeliveryError, match="target refused: .*loopback or private"):
+        send(message("apprise", target))
+    assert smtp_server.envelopes == []
+
+
+def test_apprise_schemes_that_open_their_own_sockets_are_refused_even_when_listed(notify_config):
+    notify_config(APPRISE_SCHEMES=["mqtt", "xmpp"])
+    for target in ("mqtt://broker.example.com/alerts", "xmpp://user:pw@chat.example.com"):
+        with pytest.raises(ValueError, match="cannot check"):
+            get_backend("apprise").clean_target(target, {})
+        with pytest.raises(PermanentDeliveryError):
+            send(message("apprise", target))

@@ -194,3 +194,28 @@ def test_pause_and_resume_a_channel():
     assert channel.paused and channel.disabled_reason == "noisy"
     services.channel_resume(channel=channel)
     assert not channel.paused and channel.consecutive_failures == 0
+
+
+def test_rotating_again_within_the_grace_replaces_the_previous_secret(notify_config):
+    notify_config(SECRET_GRACE_HOURS=24)
+    channel = WebhookChannelFactory()
+    first = channel.secret
+    services.channel_rotate_secret(channel=channel)
+    second = channel.secret
+    assert (channel.previous_secret, channel.previous_secret_expires_at is not None) == (first, True)
+    services.channel_rotate_secret(channel=channel)
+    channel.refresh_from_db()
+    assert channel.previous_secret == second and first not in (channel.secret, channel.previous_secret)
+
+
+def test_with_no_grace_the_old_secret_stops_signing_at_once(notify_config):
+    from django.utils import timezone
+
+    from notifications.services import channel_snapshot
+
+    notify_config(SECRET_GRACE_HOURS=0)
+    channel = WebhookChannelFactory(previous_secret="whsec_old", previous_secret_expires_at=None)
+    services.channel_rotate_secret(channel=channel)
+    channel.refresh_from_db()
+    assert (channel.previous_secret, channel.previous_secret_expires_at) == ("", None)
+    assert channel_snapshot(channel).signing_secrets(timezone.now()) == [channel.secret]

@@ -24,7 +24,7 @@ def unset_expiry(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notifications", "0003_verbose_names"),
+        ("notifications", "0004_rolling_webhook_secret"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
