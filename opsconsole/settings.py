@@ -192,6 +192,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.1,
     }
+    # kombu's transport with atomic writes and a reader that skips bad files (see the module).
+    CELERY_BROKER_TRANSPORT = "opsconsole.broker_fs:Transport"
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
