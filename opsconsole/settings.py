@@ -221,7 +221,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "exports-recover-stale": {
         "task": "exports.tasks.recover_stale_jobs",
-        "schedule": 60.0,
+        "schedule": 15.0,
     },
     "exports-delete-expired-files": {
         "task": "exports.tasks.delete_expired_files",
@@ -295,6 +295,7 @@ NOTIFICATIONS = {
 EXPORTS = {
     "ROW_CAP": env_int("OPSCONSOLE_EXPORT_ROW_CAP", 10_000_000),
     "EXPIRE_DAYS": env_int("OPSCONSOLE_EXPORT_EXPIRE_DAYS", 7),
+    "STALE_SECONDS": env_float("OPSCONSOLE_EXPORT_STALE_SECONDS", 60.0),
 }
 RETENTION = {
     "BATCH_SIZE": env_int("OPSCONSOLE_PURGE_BATCH_SIZE", 10_000),
