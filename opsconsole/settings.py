@@ -227,6 +227,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "exports.tasks.delete_expired_files",
         "schedule": 900.0,
     },
+    "retention-fail-interrupted": {
+        "task": "retention.tasks.fail_interrupted_runs",
+        "schedule": 60.0,
+    },
     "retention-purge-daily": {
         "task": "retention.tasks.purge_scheduled",
         "schedule": crontab(minute="30", hour="3"),
