@@ -320,7 +320,8 @@ class _Heartbeat:
 
     def __init__(self, attempt: _Attempt) -> None:
         self.attempt = attempt
-        self.interval = min(float(conf.get("HEARTBEAT_SECONDS")), float(conf.get("STALE_SECONDS")) / 4)
+        # A floor, so a tiny STALE_SECONDS cannot turn the thread into a busy loop of row updates.
+        self.interval = max(0.05, min(float(conf.get("HEARTBEAT_SECONDS")), float(conf.get("STALE_SECONDS")) / 4))
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"export-{attempt.job_id}-heartbeat", daemon=True)
 
