@@ -192,5 +192,7 @@ def test_a_garbage_file_in_the_queue_does_not_stop_a_real_worker(tmp_path, djang
         assert worker.poll() is None
         log = "".join(worker.output_lines)
     assert finished.rows_written >= 1
-    assert (queue / broker_fs.BAD_FOLDER / garbage.name).exists()
+    set_aside = queue / broker_fs.BAD_FOLDER / garbage.name
+    assert set_aside.exists()
+    set_aside.unlink()
     assert "skipped undecodable message" in log and "Unrecoverable error" not in log
