@@ -17,8 +17,11 @@ DEFAULTS: dict[str, Any] = {
     "PARQUET_ROW_GROUP": 16_384,
     # Seconds between progress writes (and cancellation checks) while a job runs.
     "PROGRESS_INTERVAL": 1.0,
-    # A running job with no sign of life for this long belongs to a dead worker.
-    "STALE_SECONDS": 300,
+    # A running job with no heartbeat for this long belongs to a dead worker (env OPSCONSOLE_EXPORT_STALE_SECONDS).
+    "STALE_SECONDS": 60,
+    # A running export writes its heartbeat this often (capped at a quarter of STALE_SECONDS),
+    # from a thread of its own, so a long COUNT, COPY or upload with no row progress still shows life.
+    "HEARTBEAT_SECONDS": 5.0,
     # A job re-queued this many times after its worker died is failed instead.
     "MAX_ATTEMPTS": 3,
     # Celery time limits of one export (seconds).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 import time
 import zipfile
@@ -149,8 +150,9 @@ class Progress:
     writes and reads the job row only when the interval has passed.
     """
 
-    def __init__(self, job_id: int, *, on_flush: Callable[[int], bool]) -> None:
+    def __init__(self, job_id: int, *, on_flush: Callable[[int], bool], attempt: int = 0) -> None:
         self.job_id = job_id
+        self.attempt = attempt
         self.on_flush = on_flush
         self.interval = float(conf.get("PROGRESS_INTERVAL"))
         self.rows = 0
@@ -175,8 +177,16 @@ class WrittenFile:
     columns: list[str] = field(default_factory=list)
 
 
-def new_temp_path(suffix: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix="export-", suffix=suffix, dir=temp_dir())
+TEMP_NAME = re.compile(r"^export-(?P<job>\d+)-(?P<attempt>\d+)-")
+
+
+def temp_prefix(job_id: int, attempt: int) -> str:
+    """Temp files are named after their job and attempt, so the files of a dead attempt can be found."""
+    return f"export-{job_id}-{attempt}-"
+
+
+def new_temp_path(suffix: str, progress: Progress) -> Path:
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(progress.job_id, progress.attempt), suffix=suffix, dir=temp_dir())
     os.close(fd)
     return Path(name)
 
@@ -220,7 +230,7 @@ def write_dataset(
             f"{dataset.name} selects {total:,} rows; a {writer_class.name} file holds at most "
             f"{writer_class.max_rows:,}. Choose csv, jsonl or parquet, or narrow the filters."
         )
-    path = new_temp_path(f".{writer_class.extension}")
+    path = new_temp_path(f".{writer_class.extension}", progress)
     writer: FormatWriter | None = None
     try:
         with open(path, "wb") as raw, HashingFile(raw) as out:
@@ -342,7 +352,7 @@ def write_snapshot(
         ),
         "datasets": manifest_entries,
     }
-    path = new_temp_path(".zip")
+    path = new_temp_path(".zip", progress)
     temp_files.append(path)  # the caller removes it, whatever happens
     with (
         open(path, "wb") as raw,

@@ -7,6 +7,8 @@ import hashlib
 import json
 import logging
 import os
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,14 @@ from typing import Any
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import InterfaceError, OperationalError, close_old_connections, connection, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -280,6 +289,10 @@ class _Attempt:
             self._mine().filter(cancel_requested=False).update(rows_written=rows, heartbeat_at=now, updated_at=now)
         )
 
+    def beat(self) -> bool:
+        """A sign of life; False once this attempt no longer owns the job (finished, cancelled, superseded)."""
+        return bool(self._mine().update(heartbeat_at=timezone.now()))
+
     def set_total(self, total: int) -> None:
         self._mine().update(total_rows=total, heartbeat_at=timezone.now())
 
@@ -294,6 +307,43 @@ class _Attempt:
     def finish(self, status: str, *, now: Any = None, **fields: Any) -> bool:
         now = now or timezone.now()
         return bool(self._mine().update(status=status, completed_at=now, updated_at=now, heartbeat_at=now, **fields))
+
+
+class _Heartbeat:
+    """Write the attempt's heartbeat from a thread while the worker lives.
+
+    Progress writes are a heartbeat too, but only when rows move: a long COUNT, a COPY whose
+    filter skips millions of rows, a zip of big files or a slow upload to storage would look
+    dead. The thread goes quiet only when the process dies (or the attempt no longer owns
+    the job), which is what the stale-job sweep looks for.
+    """
+
+    def __init__(self, attempt: _Attempt) -> None:
+        self.attempt = attempt
+        # A floor, so a tiny STALE_SECONDS cannot turn the thread into a busy loop of row updates.
+        self.interval = max(0.05, min(float(conf.get("HEARTBEAT_SECONDS")), float(conf.get("STALE_SECONDS")) / 4))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"export-{attempt.job_id}-heartbeat", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    if not self.attempt.beat():
+                        return
+                except DatabaseError as exc:  # a blip: the next beat tries again, the sweep waits STALE_SECONDS
+                    logger.warning("export %s: heartbeat not written: %s", self.attempt.job_id, exc)
+                    close_old_connections()
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
 
 
 def export_job_run(*, job_id: int, force_generic: bool = False) -> ExportJob | None:
@@ -313,8 +363,14 @@ def export_job_run(*, job_id: int, force_generic: bool = False) -> ExportJob | N
         logger.info("export %s is not pending; nothing to do", job_id)
         return None
     attempt = _Attempt(job_id, number)
+    with _Heartbeat(attempt):
+        return _run_attempt(attempt, force_generic=force_generic)
+
+
+def _run_attempt(attempt: _Attempt, *, force_generic: bool) -> ExportJob:
+    job_id, number = attempt.job_id, attempt.number
     job = ExportJob.objects.get(pk=job_id)
-    progress = engine.Progress(job.pk, on_flush=attempt.flush)
+    progress = engine.Progress(job.pk, on_flush=attempt.flush, attempt=number)
     temp_files: list[Path] = []
     stored_name = ""
     try:
@@ -448,6 +504,8 @@ def export_jobs_recover_stale() -> dict[str, int]:
         )
         now = timezone.now()
         for job in stale:
+            # Before the commit that lets a new attempt claim the job: only the dead ones' files go.
+            _remove_partials(job.pk)
             if job.attempts >= max_attempts:
                 job.status = JobStatus.FAILED
                 job.completed_at = now
@@ -488,7 +546,67 @@ def export_jobs_recover_stale() -> dict[str, int]:
             counts["resent"] += 1
     if any(counts.values()):
         logger.warning("stale exports recovered: %s", counts)
+    export_temp_files_remove_orphans()
     return counts
+
+
+def _remove_partials(job_id: int) -> None:
+    """Remove what the dead attempts of an unfinished job left: temp files on this machine, and
+    anything under the job's storage folder (a file is recorded on the job only once complete,
+    so whatever is there was cut off mid-store)."""
+    removed = []
+    for path in _local_temp_files():
+        if _temp_file_owner(path)[0] == job_id:
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+    folder = f"exports/{job_id}"
+    try:
+        names = default_storage.listdir(folder)[1]
+    except (FileNotFoundError, NotImplementedError):
+        names = []
+    for name in names:
+        delete_stored_file(f"{folder}/{name}")
+        removed.append(f"{folder}/{name}")
+    if removed:
+        logger.warning("export %s: removed partial files of its dead worker: %s", job_id, ", ".join(removed))
+
+
+def _local_temp_files() -> list[Path]:
+    return [path for path in engine.temp_dir().iterdir() if path.is_file()]
+
+
+def _temp_file_owner(path: Path) -> tuple[int | None, int | None]:
+    match = engine.TEMP_NAME.match(path.name)
+    return (int(match["job"]), int(match["attempt"])) if match else (None, None)
+
+
+def export_temp_files_remove_orphans() -> int:
+    """Remove temp files in this machine's export temp folder that no live attempt is writing.
+
+    A file is live while its job is running under the attempt that named it; any other was
+    left by a worker that died (SIGKILL, OOM, a power cut). Files not named after an attempt
+    are removed once older than STALE_SECONDS. Runs at worker start and with every stale-job sweep.
+    """
+    files = _local_temp_files()
+    if not files:
+        return 0
+    live = set(ExportJob.objects.filter(status=JobStatus.RUNNING).values_list("pk", "attempts"))
+    too_old = time.time() - float(conf.get("STALE_SECONDS"))
+    removed = 0
+    for path in files:
+        owner = _temp_file_owner(path)
+        if owner in live:
+            continue
+        try:
+            if owner == (None, None) and path.stat().st_mtime > too_old:
+                continue
+            path.unlink()
+        except FileNotFoundError:  # its attempt finished and removed it meanwhile
+            continue
+        removed += 1
+    if removed:
+        logger.warning("removed %s orphaned export temp file(s) from %s", removed, engine.temp_dir())
+    return removed
 
 
 # --- expire -----------------------------------------------------------------------------

@@ -28,7 +28,8 @@ def run_export(job_id: int) -> None:
 
 @shared_task(name="exports.tasks.recover_stale_jobs", acks_late=True, soft_time_limit=50, time_limit=60)
 def recover_stale_jobs() -> dict[str, int]:
-    """Beat, every 60 s: re-queue jobs left running by a dead worker, fail them after MAX_ATTEMPTS."""
+    """Beat, every 15 s: re-queue jobs left running by a dead worker, fail them after MAX_ATTEMPTS,
+    and remove the temp files that dead workers left on this machine."""
     return services.export_jobs_recover_stale()
 
 

@@ -198,6 +198,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
         "polling_interval": 0.1,
     }
+    # kombu's transport with atomic writes and a reader that skips bad files (see the module).
+    CELERY_BROKER_TRANSPORT = "opsconsole.broker_fs:Transport"
 elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Bounded socket waits, so a Redis that vanishes (or a half-open TCP connection) is
     # noticed within seconds and the worker reconnects, instead of blocking on a dead socket.
@@ -242,11 +244,15 @@ CELERY_BEAT_SCHEDULE = {
     },
     "exports-recover-stale": {
         "task": "exports.tasks.recover_stale_jobs",
-        "schedule": 60.0,
+        "schedule": 15.0,
     },
     "exports-delete-expired-files": {
         "task": "exports.tasks.delete_expired_files",
         "schedule": 900.0,
+    },
+    "retention-fail-interrupted": {
+        "task": "retention.tasks.fail_interrupted_runs",
+        "schedule": 60.0,
     },
     "retention-purge-daily": {
         "task": "retention.tasks.purge_scheduled",
@@ -319,6 +325,7 @@ NOTIFICATIONS = {
 EXPORTS = {
     "ROW_CAP": env_int("OPSCONSOLE_EXPORT_ROW_CAP", 10_000_000),
     "EXPIRE_DAYS": env_int("OPSCONSOLE_EXPORT_EXPIRE_DAYS", 7),
+    "STALE_SECONDS": env_float("OPSCONSOLE_EXPORT_STALE_SECONDS", 60.0),
 }
 RETENTION = {
     "BATCH_SIZE": env_int("OPSCONSOLE_PURGE_BATCH_SIZE", 10_000),

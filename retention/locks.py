@@ -5,7 +5,8 @@ purge. A crashed purge's session ends with it, so the lock cannot outlive its ho
 and the dedicated connection keeps the lock independent of the transactions (or the
 persistent-connection recycling) of the connection that deletes.
 Elsewhere (SQLite): a row in purge_locks, refreshed after every batch and taken over
-once stale, so a crash blocks purging for LOCK_STALE_SECONDS at most.
+once stale, so a crash blocks purging for LOCK_STALE_SECONDS at most; or at once when
+its holder ran on this machine and that process is gone (SQLite is the one-machine setup).
 """
 
 from __future__ import annotations
@@ -32,6 +33,24 @@ ROW_LOCK_NAME = "purge"
 
 def holder_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_is_gone(holder: str) -> bool:
+    """True when `holder` (host:pid) names a process of this machine that no longer exists.
+
+    A holder on another machine, or a pid that exists (perhaps reused), counts as alive:
+    its lock then waits for its expiry, never taken from a live purge.
+    """
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # exists, owned by another user
+        return False
+    return False
 
 
 class PurgeLockBackend(ABC):
@@ -104,7 +123,7 @@ class RowLock(PurgeLockBackend):
             # SQLite runs this as BEGIN IMMEDIATE: two purges checking at once are serialized.
             with transaction.atomic(using=self.using):
                 current = locks.select_for_update().filter(pk=ROW_LOCK_NAME).first()
-                if current is not None and current.expires_at > now:
+                if current is not None and current.expires_at > now and not holder_is_gone(current.holder):
                     self.held_by = current.holder
                     return False
                 locks.update_or_create(

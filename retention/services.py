@@ -317,6 +317,43 @@ def _mark(runs: Iterable[PurgeRun], *, status: str, error: str, only_if: tuple[s
 INTERRUPTED = "Interrupted: the purging process stopped before it finished; a rerun continues where it stopped."
 
 
+def _fail_interrupted(*, exclude: Iterable[int] = ()) -> int:
+    """Fail every 'running' run but `exclude`; call only while holding the purge lock, which
+    proves that no other purge is running, so those runs lost their process.
+
+    `deleted` is left as it is: each batch recorded its count in the transaction that
+    deleted its rows, so it is exactly what the dead purge deleted.
+    """
+    now = timezone.now()
+    failed = 0
+    for run in PurgeRun.objects.filter(status=PurgeStatus.RUNNING).exclude(pk__in=list(exclude)):
+        error = f"{INTERRUPTED} {run.deleted:,} rows had been deleted."
+        failed += PurgeRun.objects.filter(pk=run.pk, status=PurgeStatus.RUNNING).update(
+            status=PurgeStatus.FAILED, error=error, finished_at=now
+        )
+    return failed
+
+
+def purge_runs_fail_interrupted() -> int:
+    """Periodic sweep: mark the runs of a purge whose process died as failed; return how many.
+
+    A run is dead when it says 'running' while the purge lock is free (PostgreSQL: nobody
+    holds the advisory lock, whose session ended with the process; SQLite: the lock row has
+    expired or its holder process is gone). The lock is taken only when some run claims to
+    be running, and held for this one update; while a live purge holds it nothing changes.
+    """
+    if not is_normal() or not PurgeRun.objects.filter(status=PurgeStatus.RUNNING).exists():
+        return 0
+    try:
+        with purge_lock():
+            failed = _fail_interrupted()
+    except PurgeLocked:
+        return 0  # a purge is alive; its runs are its own
+    if failed:
+        logger.warning("%s purge run(s) left running by a process that died were marked failed", failed)
+    return failed
+
+
 def purge_execute(
     *,
     run_ids: list[int],
@@ -349,10 +386,7 @@ def purge_execute(
         raise refusal
     try:
         with purge_lock() as lock:
-            # Under the lock no other purge runs, so any other 'running' run lost its process.
-            PurgeRun.objects.filter(status=PurgeStatus.RUNNING).exclude(pk__in=[run.pk for run in todo]).update(
-                status=PurgeStatus.FAILED, error=INTERRUPTED, finished_at=timezone.now()
-            )
+            _fail_interrupted(exclude=[run.pk for run in todo])
             for run in todo:
                 if result.stopped_by_mode:
                     refusal = MaintenanceModeActive(result.stopped_by_mode)

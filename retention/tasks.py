@@ -48,3 +48,9 @@ def purge_queued_runs(run_ids: list[int]) -> dict[str, Any]:
     except PurgeRefused as exc:
         logger.warning("queued purge runs %s refused: %s", run_ids, exc.detail)
         return {"ok": False, "refused": exc.detail}
+
+
+@shared_task(name="retention.tasks.fail_interrupted_runs", acks_late=True, soft_time_limit=50, time_limit=60)
+def fail_interrupted_runs() -> int:
+    """Beat, every minute: runs left 'running' by a purge whose process died are marked failed."""
+    return services.purge_runs_fail_interrupted()

@@ -1,23 +1,41 @@
-"""Run web, one Celery worker and beat in the foreground; Ctrl-C stops all three."""
+"""Run web, one Celery worker and beat in the foreground, and keep them running.
+
+A child that exits is logged and started again after a back-off (1 s, doubling to 30 s,
+back to 1 s once a child has stayed up for 60 s), so one crash never takes the whole
+console down. Ctrl-C (SIGINT), SIGTERM or SIGHUP stop every child and exit 0: Celery's
+main process gets SIGTERM (a warm shutdown: it finishes or hands back its tasks), the
+web its whole process group (runserver's autoreloader child too), and whatever is still
+running after `stop_timeout` seconds gets SIGKILL. A second signal while stopping
+escalates to SIGKILL at once.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
+BACKOFF_START = 1.0
+BACKOFF_MAX = 30.0
+STABLE_AFTER = 60.0
+STOP_TIMEOUT = 15.0
 
-def main() -> int:
-    port = os.environ.get("PORT", "8000")
+
+class Stop(Exception):
+    """Raised from the signal handlers to leave the supervision loop."""
+
+
+def default_commands(port: str, var: Path) -> dict[str, list[str]]:
     python = sys.executable
-    var = Path(os.environ.get("OPSCONSOLE_VAR_DIR", ROOT / "var"))
-    var.mkdir(exist_ok=True)
-    commands = {
+    return {
         "web": [python, "manage.py", "runserver", f"127.0.0.1:{port}"],
         "worker": [python, "-m", "celery", "-A", "opsconsole", "worker", "--loglevel=INFO", "--concurrency=2"],
         "beat": [
@@ -25,46 +43,155 @@ def main() -> int:
             "--schedule", str(var / "celerybeat-schedule"),
         ],
     }  # fmt: skip
+
+
+def log(message: str) -> None:
+    print(f"[run_all] {message}", file=sys.stderr, flush=True)
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+@dataclass
+class Child:
+    name: str
+    command: Sequence[str]
+    whole_group: bool  # signal the process group, not only the main process
+    proc: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restart_at: float | None = None
+    delay: float = BACKOFF_START
+
+    def start(self) -> None:
+        # A session of its own: Ctrl-C in the terminal reaches only this supervisor, which
+        # then stops each child the way that child wants to be stopped.
+        self.proc = subprocess.Popen(self.command, cwd=ROOT, start_new_session=True)
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    def backoff(self, uptime: float, *, start: float, cap: float, stable_after: float) -> float:
+        """Seconds to wait before the next start: doubling per crash, from `start` again after a stable run."""
+        if uptime >= stable_after:
+            self.delay = start
+        delay = self.delay
+        self.delay = min(self.delay * 2, cap)
+        return delay
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, signum: int) -> None:
+        if not self.running():
+            return
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError):
+            if self.whole_group or signum == signal.SIGKILL:
+                os.killpg(self.proc.pid, signum)
+            else:
+                self.proc.send_signal(signum)
+
+
+def supervise(
+    commands: Mapping[str, Sequence[str]],
+    *,
+    group_signalled: Sequence[str] = ("web",),
+    backoff_start: float = BACKOFF_START,
+    backoff_max: float = BACKOFF_MAX,
+    stable_after: float = STABLE_AFTER,
+    stop_timeout: float = STOP_TIMEOUT,
+    poll_interval: float = 0.2,
+) -> int:
+    """Start every command, restart the ones that exit, stop them all on a signal; 0 once stopped."""
+    children = [
+        Child(name, command, whole_group=name in group_signalled, delay=backoff_start)
+        for name, command in commands.items()
+    ]
+    stopping = False
+
+    def on_signal(signum, _frame) -> None:
+        if stopping:
+            log(f"{signal.Signals(signum).name} again: killing everything now")
+            for child in children:
+                child.signal(signal.SIGKILL)
+            return
+        raise Stop(signal.Signals(signum).name)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    try:
+        for child in children:
+            child.start()
+        while True:
+            now = time.monotonic()
+            for child in children:
+                if child.running():
+                    continue
+                if child.restart_at is None:
+                    assert child.proc is not None
+                    uptime = now - child.started_at
+                    delay = child.backoff(uptime, start=backoff_start, cap=backoff_max, stable_after=stable_after)
+                    child.restart_at = now + delay
+                    log(
+                        f"{child.name} (pid {child.proc.pid}) {describe_exit(child.proc.returncode)} "
+                        f"after {uptime:.1f} s; restarting in {delay:.0f} s"
+                    )
+                    kill_leftovers(child)
+                elif now >= child.restart_at:
+                    child.start()
+                    assert child.proc is not None
+                    log(f"{child.name} restarted (pid {child.proc.pid})")
+            time.sleep(poll_interval)
+    except (Stop, KeyboardInterrupt) as reason:
+        stopping = True
+        log(f"{reason or 'SIGINT'}: stopping {', '.join(child.name for child in children)}")
+        stop_all(children, timeout=stop_timeout)
+        return 0
+
+
+def stop_all(children: Sequence[Child], *, timeout: float) -> None:
+    for child in children:
+        child.signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for child in children:
+        if child.proc is None:
+            continue
+        try:
+            child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            log(f"{child.name} still running after {timeout:.0f} s: SIGKILL")
+            child.signal(signal.SIGKILL)
+            child.proc.wait()
+        kill_leftovers(child)
+
+
+def kill_leftovers(child: Child) -> None:
+    """Whatever an exited main process left in its group (runserver's reloader child, the pool
+    processes of a killed celery) goes with it, so a restart never runs beside them."""
+    if child.proc is None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.proc.pid, signal.SIGKILL)
+
+
+def main() -> int:
+    port = os.environ.get("PORT", "8000")
+    var = Path(os.environ.get("OPSCONSOLE_VAR_DIR", ROOT / "var"))
+    var.mkdir(exist_ok=True)
     print(
         f"\nOpsConsole on http://127.0.0.1:{port}\n"
         f"  admin:    http://127.0.0.1:{port}/admin/  (user admin, password in var/admin-password)\n"
         f"  API docs: http://127.0.0.1:{port}/system/docs/\n"
         f"  health:   http://127.0.0.1:{port}/health\n"
-        "Ctrl-C stops web, worker and beat.\n",
+        "A process that dies is restarted. Ctrl-C stops web, worker and beat.\n",
         flush=True,
     )
-    procs = {name: subprocess.Popen(cmd, cwd=ROOT, start_new_session=True) for name, cmd in commands.items()}
-
-    def stop(*_args) -> None:
-        for name, proc in procs.items():
-            if proc.poll() is None:
-                # Celery's main process stops its own pool (warm shutdown); runserver's
-                # autoreloader child must be signalled with it, so the web gets the group.
-                if name == "web":
-                    os.killpg(proc.pid, signal.SIGTERM)
-                else:
-                    proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, lambda *_: (stop(), sys.exit(0)))
-    try:
-        while True:
-            for name, proc in procs.items():
-                if proc.poll() is not None:
-                    print(f"{name} exited with {proc.returncode}; stopping the others.", file=sys.stderr)
-                    stop()
-                    return proc.returncode or 1
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        print("\nStopping…", flush=True)
-        stop()
-        return 0
+    return supervise(default_commands(port, var))
 
 
 if __name__ == "__main__":

@@ -196,6 +196,8 @@ def test_a_worker_that_was_given_up_on_can_never_finish_the_newer_attempt(
         "PROGRESS_INTERVAL": 0,
         "STALE_SECONDS": 0,
         "USE_COPY": False,
+        # This worker must look dead: no heartbeat from its thread during the test.
+        "HEARTBEAT_SECONDS": 3600,
     }
     OutboxFactory.create_batch(6)
     job, _ = services.export_job_create(job_type="notifications.outbox")
