@@ -160,10 +160,29 @@ STORAGES = {
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG and env_bool("OPSCONSOLE_HTTPS", False):
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# --- HTTPS (README: "Production behind TLS") -------------------------------------------
+# OPSCONSOLE_HTTPS=1 says "served over TLS behind a proxy": it turns on secure cookies and trusts
+# the proxy's X-Forwarded-Proto; each can be set on its own. HSTS and the redirect are separate
+# because they are hard to undo (browsers remember HSTS for its max-age).
+HTTPS = not DEBUG and env_bool("OPSCONSOLE_HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("OPSCONSOLE_SECURE_COOKIES", HTTPS)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+_PROXY_SSL_HEADER = env_str("OPSCONSOLE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if HTTPS else "").strip()
+if _PROXY_SSL_HEADER:
+    # Only behind a proxy that sets (and overwrites) this header: a client could send it otherwise.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env_bool("OPSCONSOLE_SSL_REDIRECT", False)
+# A load balancer probes /health over plain HTTP on the instance: a redirect would read as down.
+SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
+SECURE_HSTS_SECONDS = env_int("OPSCONSOLE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("OPSCONSOLE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("OPSCONSOLE_HSTS_PRELOAD", False)
+
+SILENCED_SYSTEM_CHECKS = [
+    # The /system routes begin with "/?" on purpose: every path answers with and without its
+    # trailing slash (no redirect that would drop a POST body), see opsconsole/api/routers.py.
+    "urls.W002",
+]
 
 # --- Email ------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST", "")
