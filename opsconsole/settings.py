@@ -15,10 +15,14 @@ from opsconsole.env import (
     env_int,
     env_list,
     env_str,
+    restrict_new_files,
     secret_key,
     var_path,
 )
 
+# First, before anything under var/ is created: web, worker, beat and manage.py all import
+# these settings, so every file they write is private (0600 files, 0700 folders by default).
+UMASK = restrict_new_files()
 SECRET_KEY = secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -149,6 +153,9 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "opsconsole" / "static"]
 MEDIA_ROOT = VAR_DIR / "media"
+# Django's default chmods every stored file to 0644: export files hold the rows of the database.
+FILE_UPLOAD_PERMISSIONS = 0o666 & ~UMASK
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o777 & ~UMASK
 MEDIA_URL = "media/"
 LOGIN_URL = "admin:login"
 
