@@ -6,6 +6,7 @@ Every variable has a safe local default; README.md lists the production values.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -112,6 +113,19 @@ def tighten_var_permissions(root: Path | None = None, *, umask: int | None = Non
                 path.chmod(mode & ~mask)
                 changed.append(path)
     return changed
+
+
+_RATE = re.compile(r"^\d+/(s|sec|m|min|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A DRF throttle rate such as `120/min` (s, min, hour, day); `off` (or empty) for none."""
+    raw = os.environ.get(name, default).strip().lower()
+    if raw in ("", "off", "0", "none"):
+        return None
+    if not _RATE.match(raw):
+        raise ValueError(f"{name} must be a rate such as 120/min (per s, min, hour or day) or off, got {raw!r}")
+    return raw
 
 
 def var_path(*parts: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -14,6 +15,7 @@ from opsconsole.env import (
     env_float,
     env_int,
     env_list,
+    env_rate,
     env_str,
     restrict_new_files,
     secret_key,
@@ -42,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "opsconsole",
     "maintenance",
     "notifications",
@@ -62,6 +65,8 @@ MIDDLEWARE = [
     "maintenance.middleware.ReadOnlyShieldMiddleware",
     "opsconsole.api.middleware.NoQueryOnWritesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "opsconsole.urls"
@@ -158,6 +163,29 @@ FILE_UPLOAD_PERMISSIONS = 0o666 & ~UMASK
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o777 & ~UMASK
 MEDIA_URL = "media/"
 LOGIN_URL = "admin:login"
+
+# --- Admin login lockout (django-axes) ----------------------------------------------------
+# After OPSCONSOLE_LOGIN_FAILURE_LIMIT wrong passwords for one username from one address,
+# that pair is refused (even with the right password) for the cool-off. Attempts are rows in
+# the database (every web process sees them; staff see and delete them in the admin under
+# "Axes"): axes' cache handler needs atomic increments, which the local file cache lacks.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("OPSCONSOLE_LOGIN_LOCKOUT", True)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# A successful sign-in is in Django's own records already: no access-log row per login.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_FAILURE_LIMIT = env_int("OPSCONSOLE_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("OPSCONSOLE_LOGIN_COOLOFF_MINUTES", 15.0))
+# Username AND address: one attacker cannot lock a colleague out from elsewhere, and one
+# address cannot try many passwords for one user.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "opsconsole.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "opsconsole.api.throttling.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password"]
 
 STORAGES = {
     "default": {"BACKEND": env_str("OPSCONSOLE_FILE_STORAGE", "django.core.files.storage.FileSystemStorage")},
@@ -273,6 +301,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
+    # Per user, counted in the shared cache (opsconsole/api/throttling.py): every process shares the count.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "opsconsole.api.throttling.WriteRateThrottle",
+        "opsconsole.api.throttling.ReadRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "write": env_rate("OPSCONSOLE_API_THROTTLE_WRITE", "120/min"),
+        "read": env_rate("OPSCONSOLE_API_THROTTLE_READ", "1200/min"),
+    },
+    # Proxies in front that append the client to X-Forwarded-For (0: trust REMOTE_ADDR only).
+    "NUM_PROXIES": env_int("OPSCONSOLE_NUM_PROXIES", 0),
     # JSON is the only format; a `?format=` query parameter would be taken by content
     # negotiation (a 404 for `?format=csv`) instead of reaching the exports filter of that name.
     "URL_FORMAT_OVERRIDE": None,
@@ -306,6 +345,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- App settings (each app reads its own dict through its conf.py accessor) -----
 OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = env_bool("OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE", False)
+# Refused API credentials per client address in 10 minutes before further failures get 429.
+OPSCONSOLE_API_AUTH_FAILURE_LIMIT = env_int("OPSCONSOLE_API_AUTH_FAILURE_LIMIT", 30)
 NOTIFICATIONS = {
     "BACKOFF_BASE": env_float("OPSCONSOLE_NOTIFY_BACKOFF_BASE", 5.0),
     "BACKOFF_MAX": env_float("OPSCONSOLE_NOTIFY_BACKOFF_MAX", 3600.0),
