@@ -199,10 +199,10 @@ X_FRAME_OPTIONS = "DENY"
 # OPSCONSOLE_HTTPS=1 says "served over TLS behind a proxy": it turns on secure cookies and trusts
 # the proxy's X-Forwarded-Proto; each can be set on its own. HSTS and the redirect are separate
 # because they are hard to undo (browsers remember HSTS for its max-age).
-HTTPS = not DEBUG and env_bool("OPSCONSOLE_HTTPS", False)
-SESSION_COOKIE_SECURE = env_bool("OPSCONSOLE_SECURE_COOKIES", HTTPS)
+OPSCONSOLE_HTTPS = not DEBUG and env_bool("OPSCONSOLE_HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("OPSCONSOLE_SECURE_COOKIES", OPSCONSOLE_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-_PROXY_SSL_HEADER = env_str("OPSCONSOLE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if HTTPS else "").strip()
+_PROXY_SSL_HEADER = env_str("OPSCONSOLE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if OPSCONSOLE_HTTPS else "").strip()
 if _PROXY_SSL_HEADER:
     # Only behind a proxy that sets (and overwrites) this header: a client could send it otherwise.
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
