@@ -195,7 +195,7 @@ STORAGES = {
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-# --- HTTPS (README: "Production behind TLS") -------------------------------------------
+# --- HTTPS (README: "Running at scale") ---------------------------------------------------
 # OPSCONSOLE_HTTPS=1 says "served over TLS behind a proxy": it turns on secure cookies and trusts
 # the proxy's X-Forwarded-Proto; each can be set on its own. HSTS and the redirect are separate
 # because they are hard to undo (browsers remember HSTS for its max-age).
