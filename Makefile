@@ -18,6 +18,7 @@ migrate: venv
 	$(BIN)/python manage.py migrate --noinput
 
 run: venv
+	$(BIN)/python manage.py tighten_var_permissions
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/python manage.py bootstrap_admin

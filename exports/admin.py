@@ -39,7 +39,7 @@ class ExportJobStartForm(forms.ModelForm):
 
     class Meta:
         model = ExportJob
-        fields = ["job_type", "format", "datasets", "filter_params", "requested_by"]
+        fields = ["job_type", "format", "datasets", "filter_params", "note"]
 
     #: set by ExportJobAdmin.get_form: whose permissions the datasets are checked against
     user = None
@@ -49,7 +49,7 @@ class ExportJobStartForm(forms.ModelForm):
         names = dataset_names()
         self.fields["job_type"].choices = [(name, name) for name in names] + [(SNAPSHOT, "snapshot (several)")]
         self.fields["datasets"].choices = [(name, name) for name in names]
-        self.fields["requested_by"].help_text = "Who asked for it (defaults to you)."
+        self.fields["note"].help_text = "Why or for whom (optional). The job records you as its requester."
 
     def clean_filter_params(self):
         raw = self.cleaned_data.get("filter_params") or ""
@@ -101,7 +101,7 @@ class ExportJobAdmin(admin.ModelAdmin):
         "completed_at",
     ]
     list_filter = ["status", "format", "job_type"]
-    search_fields = ["job_type", "requested_by", "sha256", "error_message"]
+    search_fields = ["job_type", "requested_by", "note", "sha256", "error_message"]
     date_hierarchy = "created_at"
     ordering = ["-id"]
     actions = [
@@ -144,13 +144,13 @@ class ExportJobAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ExportJobStartForm.Meta.fields
-        return ["job_type", "format", "datasets", "filter_params", "requested_by", *self.readonly_fields]
+        return ["job_type", "format", "datasets", "filter_params", "requested_by", "note", *self.readonly_fields]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
         # A job is an audit record: nothing about it is edited by hand.
-        return ["job_type", "format", "datasets", "filter_params", "requested_by", *self.readonly_fields]
+        return ["job_type", "format", "datasets", "filter_params", "requested_by", "note", *self.readonly_fields]
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -160,7 +160,7 @@ class ExportJobAdmin(admin.ModelAdmin):
             format=form.cleaned_data["format"],
             filter_params=form.cleaned_data["filter_params"],
             datasets=form.cleaned_data.get("datasets") or [],
-            requested_by=form.cleaned_data.get("requested_by") or None,
+            note=form.cleaned_data.get("note") or "",
             user=request.user,
         )
         obj.pk = job.pk

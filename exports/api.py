@@ -32,9 +32,28 @@ class ExportJobCreateSerializer(StrictSerializer):
     datasets = serializers.ListField(
         child=serializers.CharField(), required=False, default=list, help_text="Datasets of a snapshot."
     )
-    requested_by = serializers.CharField(
-        max_length=256, required=False, allow_null=True, help_text="Who asked (defaults to the user)."
+    note = serializers.CharField(
+        max_length=256, required=False, allow_blank=True, default="", help_text="Free text about the export."
     )
+    requested_by = serializers.CharField(
+        max_length=256,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Deprecated: stored as the note. The job's requested_by is always the authenticated user.",
+    )
+
+    def validate(self, attrs):
+        # Older clients name the requester here; who asked is the authenticated user, so their
+        # text is kept as the note.
+        claimed = attrs.pop("requested_by", None)
+        if claimed:
+            if attrs.get("note") and attrs["note"] != claimed:
+                raise serializers.ValidationError(
+                    {"requested_by": ["Send the text as note only (requested_by is its old name)."]}
+                )
+            attrs["note"] = claimed
+        return attrs
 
 
 class ExportJobSerializer(serializers.ModelSerializer):
@@ -53,6 +72,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
             "storage_url",
             "error_message",
             "requested_by",
+            "note",
             "created_at",
             "started_at",
             "completed_at",

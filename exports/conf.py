@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "TEMP_DIR": None,
     # Use PostgreSQL's COPY for CSV when the database is PostgreSQL.
     "USE_COPY": True,
+    # Prefix a CSV text cell starting with = + - @ tab or CR with `'` so a spreadsheet shows it
+    # instead of running it (CSV injection); turn off only for files machines, not people, read.
+    "CSV_ESCAPE_FORMULAS": True,
 }
 
 

@@ -49,6 +49,7 @@ register(
             "status",
             "requested_by",
             Column("requested_by_user_id"),
+            "note",
             "started_at",
             "completed_at",
             "rows_written",

@@ -289,7 +289,7 @@ def _copy_rows(
     """Let PostgreSQL format the rows: COPY (<the filtered query>) TO STDOUT, written as it arrives."""
     queryset = dataset.rows_queryset(params, as_text=writer_class.copy_as_text)
     sql, sql_params = queryset.query.get_compiler(connection=conn).as_sql()
-    select = writer_class.copy_select(sql, dataset.column_names)
+    select = writer_class.copy_select(sql, dataset.resolved)
     statement = f"COPY ({select}) TO STDOUT WITH ({writer_class.copy_options})"
     block = bytearray()
     block_size = HashingFile.BLOCK

@@ -26,6 +26,21 @@ Row = Sequence[Any]
 _CSV_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 
 
+# A spreadsheet opening a CSV runs a cell that starts with one of these as a formula
+# (`=HYPERLINK(...)`, `@SUM(...)`, `-2+3+cmd|...`); tab and CR lead some importers to trim
+# and then read what follows. OWASP's advice against CSV injection: prefix the cell with `'`.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def sql_escape_formula(column_sql: str) -> str:
+    """One text column with a leading `'` when it starts with a FORMULA_TRIGGERS (NULL stays NULL)."""
+    # left() and IN over six literals, no regex per row: COPY keeps its speed.
+    return (
+        f"CASE WHEN left({column_sql}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
+        f"THEN '''' || {column_sql} ELSE {column_sql} END"
+    )
+
+
 def csv_field(text: str, *, single_column: bool = False) -> str:
     if text == "" or _CSV_NEEDS_QUOTES.search(text) or (single_column and text == "\\."):
         return '"' + text.replace('"', '""') + '"'
@@ -88,7 +103,7 @@ class FormatWriter(ABC):
         self.columns = list(columns)
 
     @classmethod
-    def copy_select(cls, sql: str, column_names: Sequence[str]) -> str:
+    def copy_select(cls, sql: str, columns: Sequence[Column]) -> str:
         """The SELECT that COPY runs around the dataset's query `sql` (columns in order)."""
         return sql
 
@@ -106,8 +121,24 @@ class FormatWriter(ABC):
         """Release what the writer holds (its own temp files) when the export stops half way."""
 
 
+def _escapes_formulas() -> bool:
+    from exports import conf
+
+    return bool(conf.get("CSV_ESCAPE_FORMULAS"))
+
+
+def _quoted_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 class CsvWriter(FormatWriter):
-    """RFC 4180 CSV with a header row, NULL as an empty field, as PostgreSQL's COPY writes it."""
+    """RFC 4180 CSV with a header row, NULL as an empty field, as PostgreSQL's COPY writes it.
+
+    With EXPORTS["CSV_ESCAPE_FORMULAS"] (the default) a text cell that a spreadsheet would run
+    as a formula gets a leading `'`, on the Python path and in COPY's SQL alike. Only text
+    columns (Kind.STR): a negative number in an integer column is data, and JSON text starts
+    with `{`, `[`, `"`, a digit, a number's `-` or a literal, none of which a spreadsheet runs.
+    """
 
     name = "csv"
     extension = "csv"
@@ -118,17 +149,32 @@ class CsvWriter(FormatWriter):
     def __init__(self, out: BinaryIO, columns: Sequence[Column]) -> None:
         super().__init__(out, columns)
         self._single = len(self.columns) == 1
+        self._escape = _escapes_formulas()
         self._formatters = [self._formatter(column.kind) for column in self.columns]  # type: ignore[arg-type]
+
+    @classmethod
+    def copy_select(cls, sql: str, columns: Sequence[Column]) -> str:
+        if not _escapes_formulas() or not any(column.kind == Kind.STR for column in columns):
+            return sql
+        names = [_quoted_name(column.name) for column in columns]
+        outputs = [
+            sql_escape_formula(f"export_row.{name}") if column.kind == Kind.STR else f"export_row.{name}"
+            for column, name in zip(columns, names, strict=True)
+        ]
+        return f"SELECT {', '.join(outputs)} FROM ({sql}) AS export_row({', '.join(names)})"
 
     def _formatter(self, kind: Kind) -> Callable[[Any], str]:
         text = _CSV_TEXT[kind]
         if kind in (Kind.STR, Kind.JSON):
             single = self._single
             needs_quotes = _CSV_NEEDS_QUOTES.search
+            triggers = FORMULA_TRIGGERS if self._escape and kind == Kind.STR else None
 
             def quoted(value: Any) -> str:
                 if value is None:
                     return ""
+                if triggers is not None and value.startswith(triggers):
+                    value = "'" + value
                 if value == "" or needs_quotes(value) or (single and value == "\\."):
                     return '"' + value.replace('"', '""') + '"'
                 return value
@@ -199,8 +245,8 @@ class JsonLinesWriter(_JsonObjects):
     copy_options = "FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02'"
 
     @classmethod
-    def copy_select(cls, sql: str, column_names: Sequence[str]) -> str:
-        names = ", ".join('"' + name.replace('"', '""') + '"' for name in column_names)
+    def copy_select(cls, sql: str, columns: Sequence[Column]) -> str:
+        names = ", ".join(_quoted_name(column.name) for column in columns)
         return f"SELECT row_to_json(export_row)::text FROM ({sql}) AS export_row({names})"
 
     def write_rows(self, rows: Sequence[Row]) -> None:

@@ -37,7 +37,15 @@ class ExportJob(models.Model):
     )
     storage_url = models.CharField(max_length=512, blank=True, null=True, help_text="Where to download the file.")
     error_message = models.TextField(blank=True, null=True, help_text="Why the job failed.")
-    requested_by = models.CharField(max_length=256, blank=True, null=True, help_text="Who asked for it (free text).")
+    requested_by = models.CharField(
+        max_length=256,
+        blank=True,
+        null=True,
+        help_text="Who asked for it: the signed-in user's username, or the OS user of a manage.py export.",
+    )
+    note = models.CharField(
+        "Note (free text)", max_length=256, blank=True, default="", help_text="What the requester wrote about it."
+    )
     requested_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -150,11 +150,15 @@ def export_job_create(
     format: Any = "csv",
     filter_params: Any = None,
     datasets: Any = None,
-    requested_by: str | None = None,
     user: Any = None,
+    requested_by: str | None = None,
+    note: str = "",
 ) -> tuple[ExportJob, bool]:
     """Validate and record a job, or return the identical pending/running one; `(job, created)`.
 
+    `requested_by` is who asked, never what a client claims: the authenticated `user`'s
+    username. Only a caller with no user (the export command, a worker) names the requester
+    itself. Free text from the requester goes in `note`, which is not part of a job's identity.
     The worker is enqueued when the transaction commits.
     """
     job_type, format, filter_params, datasets = export_request_validate(
@@ -162,7 +166,9 @@ def export_job_create(
     )
     if not getattr(user, "is_authenticated", False):
         user = None
-    if requested_by is None and user is not None:
+    if user is not None:
+        if requested_by is not None:
+            raise ValueError("requested_by is the user's username; pass free text as note")
         requested_by = user.get_username()
     export_datasets_check_permission(user=user, job_type=job_type, datasets=datasets)
     if not is_normal():  # the shield refuses the API and the admin; this covers every other caller
@@ -185,6 +191,7 @@ def export_job_create(
         datasets=datasets,
         requested_by=requested_by,
         requested_by_user=user,
+        note=note,
         heartbeat_at=timezone.now(),
     )
     job.full_clean()

@@ -6,7 +6,9 @@ Every variable has a safe local default; README.md lists the production values.
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import stat
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,6 +59,73 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_umask() -> int:
+    """OPSCONSOLE_UMASK as an octal number (default 077: files 0600, folders 0700)."""
+    raw = os.environ.get("OPSCONSOLE_UMASK", "").strip()
+    if not raw:
+        return 0o077
+    try:
+        value = int(raw, 8)
+    except ValueError as exc:
+        raise ValueError(f"OPSCONSOLE_UMASK must be an octal number such as 077, got {raw!r}") from exc
+    if not 0 <= value <= 0o777:
+        raise ValueError(f"OPSCONSOLE_UMASK must be between 000 and 777, got {raw!r}")
+    return value
+
+
+def restrict_new_files() -> int:
+    """Make what this process creates private to its user: set the umask, return it.
+
+    var/ holds the SQLite database (tokens, channel secrets, password hashes) with its WAL and
+    SHM files, export files, mail, broker messages, the cache and the secret key. Setting the
+    umask once at start-up covers every writer at once, including SQLite, kombu and Django's
+    file-based mail and cache backends, which take no mode argument.
+    """
+    mask = env_umask()
+    os.umask(mask)
+    return mask
+
+
+def tighten_var_permissions(root: Path | None = None, *, umask: int | None = None) -> list[Path]:
+    """Remove the bits `umask` forbids from everything under `root` (default var/); return what changed.
+
+    For a var/ made before file modes were restricted (files 0644, folders 0755). Symbolic
+    links are neither followed nor changed.
+    """
+    root = VAR_DIR if root is None else root
+    mask = env_umask() if umask is None else umask
+    changed: list[Path] = []
+    if not root.is_dir() or root.is_symlink():
+        return changed
+    for folder, dirnames, filenames in os.walk(root):
+        for name in [".", *dirnames, *filenames]:
+            path = Path(folder) if name == "." else Path(folder, name)
+            try:
+                info = path.lstat()
+            except FileNotFoundError:  # a broker message consumed meanwhile
+                continue
+            if stat.S_ISLNK(info.st_mode):
+                continue
+            mode = stat.S_IMODE(info.st_mode)
+            if mode & mask:
+                path.chmod(mode & ~mask)
+                changed.append(path)
+    return changed
+
+
+_RATE = re.compile(r"^\d+/(s|sec|m|min|h|hour|d|day)$")
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A DRF throttle rate such as `120/min` (s, min, hour, day); `off` (or empty) for none."""
+    raw = os.environ.get(name, default).strip().lower()
+    if raw in ("", "off", "0", "none"):
+        return None
+    if not _RATE.match(raw):
+        raise ValueError(f"{name} must be a rate such as 120/min (per s, min, hour or day) or off, got {raw!r}")
+    return raw
 
 
 def var_path(*parts: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -14,11 +15,16 @@ from opsconsole.env import (
     env_float,
     env_int,
     env_list,
+    env_rate,
     env_str,
+    restrict_new_files,
     secret_key,
     var_path,
 )
 
+# First, before anything under var/ is created: web, worker, beat and manage.py all import
+# these settings, so every file they write is private (0600 files, 0700 folders by default).
+UMASK = restrict_new_files()
 SECRET_KEY = secret_key()
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -38,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "opsconsole",
     "maintenance",
     "notifications",
@@ -58,6 +65,8 @@ MIDDLEWARE = [
     "maintenance.middleware.ReadOnlyShieldMiddleware",
     "opsconsole.api.middleware.NoQueryOnWritesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "opsconsole.urls"
@@ -155,8 +164,34 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "opsconsole" / "static"]
 MEDIA_ROOT = VAR_DIR / "media"
+# Django's default chmods every stored file to 0644: export files hold the rows of the database.
+FILE_UPLOAD_PERMISSIONS = 0o666 & ~UMASK
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o777 & ~UMASK
 MEDIA_URL = "media/"
 LOGIN_URL = "admin:login"
+
+# --- Admin login lockout (django-axes) ----------------------------------------------------
+# After OPSCONSOLE_LOGIN_FAILURE_LIMIT wrong passwords for one username from one address,
+# that pair is refused (even with the right password) for the cool-off. Attempts are rows in
+# the database (every web process sees them; staff see and delete them in the admin under
+# "Axes"): axes' cache handler needs atomic increments, which the local file cache lacks.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("OPSCONSOLE_LOGIN_LOCKOUT", True)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# A successful sign-in is in Django's own records already: no access-log row per login.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_FAILURE_LIMIT = env_int("OPSCONSOLE_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("OPSCONSOLE_LOGIN_COOLOFF_MINUTES", 15.0))
+# Username AND address: one attacker cannot lock a colleague out from elsewhere, and one
+# address cannot try many passwords for one user.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "opsconsole.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "opsconsole.api.throttling.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["password"]
 
 STORAGES = {
     "default": {"BACKEND": env_str("OPSCONSOLE_FILE_STORAGE", "django.core.files.storage.FileSystemStorage")},
@@ -166,10 +201,29 @@ STORAGES = {
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-if not DEBUG and env_bool("OPSCONSOLE_HTTPS", False):
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# --- HTTPS (README: "Running at scale") ---------------------------------------------------
+# OPSCONSOLE_HTTPS=1 says "served over TLS behind a proxy": it turns on secure cookies and trusts
+# the proxy's X-Forwarded-Proto; each can be set on its own. HSTS and the redirect are separate
+# because they are hard to undo (browsers remember HSTS for its max-age).
+OPSCONSOLE_HTTPS = not DEBUG and env_bool("OPSCONSOLE_HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("OPSCONSOLE_SECURE_COOKIES", OPSCONSOLE_HTTPS)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+_PROXY_SSL_HEADER = env_str("OPSCONSOLE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if OPSCONSOLE_HTTPS else "").strip()
+if _PROXY_SSL_HEADER:
+    # Only behind a proxy that sets (and overwrites) this header: a client could send it otherwise.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env_bool("OPSCONSOLE_SSL_REDIRECT", False)
+# A load balancer probes /health over plain HTTP on the instance: a redirect would read as down.
+SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
+SECURE_HSTS_SECONDS = env_int("OPSCONSOLE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("OPSCONSOLE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("OPSCONSOLE_HSTS_PRELOAD", False)
+
+SILENCED_SYSTEM_CHECKS = [
+    # The /system routes begin with "/?" on purpose: every path answers with and without its
+    # trailing slash (no redirect that would drop a POST body), see opsconsole/api/routers.py.
+    "urls.W002",
+]
 
 # --- Email ------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST", "")
@@ -276,6 +330,17 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DATETIME_FORMAT": "iso-8601",
+    # Per user, counted in the shared cache (opsconsole/api/throttling.py): every process shares the count.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "opsconsole.api.throttling.WriteRateThrottle",
+        "opsconsole.api.throttling.ReadRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "write": env_rate("OPSCONSOLE_API_THROTTLE_WRITE", "120/min"),
+        "read": env_rate("OPSCONSOLE_API_THROTTLE_READ", "1200/min"),
+    },
+    # Proxies in front that append the client to X-Forwarded-For (0: trust REMOTE_ADDR only).
+    "NUM_PROXIES": env_int("OPSCONSOLE_NUM_PROXIES", 0),
     # JSON is the only format; a `?format=` query parameter would be taken by content
     # negotiation (a 404 for `?format=csv`) instead of reaching the exports filter of that name.
     "URL_FORMAT_OVERRIDE": None,
@@ -309,6 +374,8 @@ SPECTACULAR_SETTINGS = {
 
 # --- App settings (each app reads its own dict through its conf.py accessor) -----
 OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = env_bool("OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE", False)
+# Refused API credentials per client address in 10 minutes before further failures get 429.
+OPSCONSOLE_API_AUTH_FAILURE_LIMIT = env_int("OPSCONSOLE_API_AUTH_FAILURE_LIMIT", 30)
 NOTIFICATIONS = {
     "BACKOFF_BASE": env_float("OPSCONSOLE_NOTIFY_BACKOFF_BASE", 5.0),
     "BACKOFF_MAX": env_float("OPSCONSOLE_NOTIFY_BACKOFF_MAX", 3600.0),
@@ -326,6 +393,7 @@ EXPORTS = {
     "ROW_CAP": env_int("OPSCONSOLE_EXPORT_ROW_CAP", 10_000_000),
     "EXPIRE_DAYS": env_int("OPSCONSOLE_EXPORT_EXPIRE_DAYS", 7),
     "STALE_SECONDS": env_float("OPSCONSOLE_EXPORT_STALE_SECONDS", 60.0),
+    "CSV_ESCAPE_FORMULAS": env_bool("OPSCONSOLE_EXPORT_CSV_ESCAPE_FORMULAS", True),
 }
 RETENTION = {
     "BATCH_SIZE": env_int("OPSCONSOLE_PURGE_BATCH_SIZE", 10_000),

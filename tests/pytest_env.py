@@ -8,3 +8,9 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("OPSCONSOLE_BROKER_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test-broker"))
+
+# Tests send many requests as one user: the real rates would throttle them. The tests of
+# throttling set their own low rates (override_settings).
+os.environ.setdefault("OPSCONSOLE_API_THROTTLE_WRITE", "100000/min")
+os.environ.setdefault("OPSCONSOLE_API_THROTTLE_READ", "100000/min")
+os.environ.setdefault("OPSCONSOLE_API_AUTH_FAILURE_LIMIT", "100000")

@@ -38,12 +38,19 @@ def test_the_job_list_shows_status_progress_size_and_a_download_link(admin_clien
 def test_the_add_form_starts_an_export_through_the_service(admin_client, enqueued):
     response = admin_client.post(
         f"{CHANGELIST}add/",
-        {"job_type": "notifications.outbox", "format": "parquet", "filter_params": '{"status": "sent"}'},
+        {
+            "job_type": "notifications.outbox",
+            "format": "parquet",
+            "filter_params": '{"status": "sent"}',
+            "note": "for ana",
+            "requested_by": "ana",  # not a field of the form: who asked is the signed-in user
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     job = ExportJob.objects.get()
     assert (job.job_type, job.format, job.filter_params) == ("notifications.outbox", "parquet", {"status": "sent"})
     assert job.requested_by == "admin" and job.requested_by_user.username == "admin"
+    assert job.note == "for ana"
     assert enqueued == [job.pk]
 
 
@@ -228,6 +235,7 @@ def test_the_add_and_change_pages_render(admin_client):
     assert add.status_code == 200
     html = add.content.decode()
     assert 'name="filter_params"' in html and 'value="snapshot"' in html and 'value="parquet"' in html
+    assert "Note (free text)" in html and 'name="requested_by"' not in html
     job = ExportJobFactory(status=JobStatus.RUNNING, rows_written=5, total_rows=10)
     change = admin_client.get(f"{CHANGELIST}{job.pk}/change/")
     assert change.status_code == 200

@@ -52,7 +52,7 @@ def test_post_creates_a_job_with_and_without_the_trailing_slash(api, enqueued, p
     body = response.json()
     assert body["status"] == "pending" and body["format"] == "jsonl"
     assert body["filter_params"] == {"status": "sent"}
-    assert body["requested_by"] == "ops"  # defaults to the user
+    assert body["requested_by"] == "ops" and body["note"] == ""  # the authenticated user
     assert body["storage_url"] is None
     assert enqueued == [body["id"]]
 
@@ -79,7 +79,32 @@ def test_a_snapshot_request_is_recorded_with_its_datasets(api, enqueued):
     )
     assert response.status_code == 201, response.json()
     assert response.json()["datasets"] == ["notifications.outbox", "notifications.channels"]
-    assert response.json()["requested_by"] == "nightly"
+    # Who asked is the authenticated user; the name the client sent is kept as the note.
+    assert (response.json()["requested_by"], response.json()["note"]) == ("ops", "nightly")
+    job = ExportJob.objects.get()
+    assert (job.requested_by, job.requested_by_user.username, job.note) == ("ops", "ops", "nightly")
+
+
+def test_a_client_cannot_name_someone_else_as_the_requester(api, enqueued):
+    response = api.post(
+        "/system/exports/",
+        {"job_type": "notifications.outbox", "requested_by": "admin", "note": "admin"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    assert (response.json()["requested_by"], response.json()["note"]) == ("ops", "admin")
+    assert ExportJob.objects.filter(requested_by="admin").count() == 0
+
+
+def test_requested_by_and_a_different_note_together_are_a_400(api, enqueued):
+    response = api.post(
+        "/system/exports/",
+        {"job_type": "notifications.outbox", "requested_by": "nightly", "note": "weekly"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "requested_by" in response.json()["errors"]
+    assert ExportJob.objects.count() == 0
 
 
 @pytest.mark.parametrize(

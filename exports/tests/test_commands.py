@@ -1,4 +1,5 @@
 import csv
+import getpass
 from io import StringIO
 
 import pytest
@@ -28,7 +29,19 @@ def test_export_command_runs_a_filtered_export_and_writes_the_file(tmp_path):
     assert "completed: 2 rows" in out.getvalue()
     with open(target, newline="") as handle:
         assert [int(row["id"]) for row in csv.DictReader(handle)] == [row.pk for row in sent]
-    assert ExportJob.objects.get().requested_by == "manage.py"
+    job = ExportJob.objects.get()
+    assert (job.requested_by, job.requested_by_user, job.note) == (f"manage.py:{getpass.getuser()}", None, "")
+
+
+@pytest.mark.django_db
+def test_export_command_keeps_requested_by_as_a_note_and_records_the_os_user(no_enqueue):
+    call_command("export", "admin.log", "--requested-by", "admin", stdout=StringIO())
+    call_command("export", "notifications.outbox", "--note", "for the audit", stdout=StringIO())
+    jobs = ExportJob.objects.order_by("id")
+    assert [(job.requested_by, job.note) for job in jobs] == [
+        (f"manage.py:{getpass.getuser()}", "admin"),
+        (f"manage.py:{getpass.getuser()}", "for the audit"),
+    ]
 
 
 @pytest.mark.django_db

@@ -11,6 +11,7 @@ from django.core.files.storage import default_storage
 
 from exports import formats, services
 from exports.models import JobStatus
+from exports.registry import Column, Kind
 from exports.tests.factories import OutboxFactory
 from exports.tests.rows import as_csv_text, make_tricky_outbox, outbox_columns
 
@@ -226,3 +227,49 @@ def test_parquet_row_groups_are_full_whatever_the_chunk_size(settings):
     sizes = [parquet.metadata.row_group(i).num_rows for i in range(parquet.metadata.num_row_groups)]
     assert sizes == [4] * 7 + [2]
     assert parquet.read().column("id").to_pylist() == list(range(30))
+
+
+FORMULAS = ["=1+2", "+1", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)", "\tstarts with a tab", "\rstarts with CR"]
+
+
+def test_csv_prefixes_text_that_a_spreadsheet_would_run_as_a_formula(monkeypatch):
+    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    rows = [OutboxFactory(subject=text, body="a = b, not a formula") for text in FORMULAS]
+    _job, data = run_export("csv")
+    records = {int(record["id"]): record for record in csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))}
+    for row, text in zip(rows, FORMULAS, strict=True):
+        assert records[row.pk]["subject"] == "'" + text
+        assert records[row.pk]["body"] == "a = b, not a formula"
+
+
+def test_csv_formula_escaping_can_be_turned_off_for_machine_readers(monkeypatch, settings):
+    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    settings.EXPORTS = {**settings.EXPORTS, "CSV_ESCAPE_FORMULAS": False}
+    row = OutboxFactory(subject="=1+2")
+    _job, data = run_export("csv")
+    record = next(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert (int(record["id"]), record["subject"]) == (row.pk, "=1+2")
+
+
+def test_csv_escapes_text_columns_only_so_negative_numbers_stay_numbers():
+    columns = [Column("n", kind=Kind.INT), Column("text", kind=Kind.STR), Column("doc", kind=Kind.JSON)]
+    out = io.BytesIO()
+    writer = formats.CsvWriter(out, columns)
+    writer.begin()
+    writer.write_rows([(-5, "-5", "-5"), (None, None, None), (7, "=x,y", '{"a": "=b"}')])
+    assert out.getvalue().decode() == 'n,text,doc\n-5,\'-5,-5\n,,\n7,"\'=x,y","{""a"": ""=b""}"\n'
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "parquet"])
+def test_formats_other_than_csv_keep_formula_like_text_as_it_is(fmt, monkeypatch):
+    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    OutboxFactory(subject="=1+2")
+    _job, data = run_export(fmt)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        subjects = pq.read_table(io.BytesIO(data)).column("subject").to_pylist()
+    else:
+        objects = json.loads(data) if fmt == "json" else [json.loads(line) for line in data.splitlines()]
+        subjects = [item["subject"] for item in objects]
+    assert subjects == ["=1+2"]

@@ -226,10 +226,10 @@ def test_the_same_request_by_another_user_is_not_a_duplicate(no_enqueue, django_
     other = django_user_model.objects.create_user("other", is_staff=True)
     for user in (ana, other):
         user.user_permissions.add(Permission.objects.get(codename="view_logentry"))
-    first, _ = services.export_job_create(job_type="admin.log", requested_by="ops", user=ana)
-    second, created = services.export_job_create(job_type="admin.log", requested_by="ops", user=other)
+    first, _ = services.export_job_create(job_type="admin.log", note="ops", user=ana)
+    second, created = services.export_job_create(job_type="admin.log", note="ops", user=other)
     assert created and second.pk != first.pk
-    again, created_again = services.export_job_create(job_type="admin.log", requested_by="ops", user=ana)
+    again, created_again = services.export_job_create(job_type="admin.log", note="ops", user=ana)
     assert not created_again and again.pk == first.pk
 
 

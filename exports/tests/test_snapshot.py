@@ -134,8 +134,12 @@ def test_the_postgres_copy_path_and_the_python_path_write_the_same_bytes(setting
     require_postgres()
     make_tricky_outbox()
     ChannelFactory(name="quiet", active=False, config={"b": [1, 2, {"z": None}], "a": "ü,\n"}, description="")
+    # Text a spreadsheet would run: both paths must prefix it with ' the same way (a remote
+    # endpoint writes response_excerpt).
+    formula = OutboxFactory(subject='=HYPERLINK("http://x")', body="\r-1,2", payload={"n": -1})
+    AttemptFactory(outbox=formula, response_excerpt="@SUM(1)", error="+1\t")
     outputs = {}
-    for dataset in ("notifications.outbox", "notifications.channels"):
+    for dataset in ("notifications.outbox", "notifications.channels", "notifications.attempts"):
         for force_generic in (False, True):
             job, _ = services.export_job_create(job_type=dataset, format=fmt, requested_by=f"{force_generic}")
             job = services.export_job_run(job_id=job.pk, force_generic=force_generic)
@@ -145,3 +149,7 @@ def test_the_postgres_copy_path_and_the_python_path_write_the_same_bytes(setting
         assert outputs[dataset, False] == outputs[dataset, True], dataset
     # Booleans as the Python writers print them.
     assert (b",false," if fmt == "csv" else b'"active":false,') in outputs["notifications.channels", False]
+    if fmt == "csv":
+        assert b',"\'=HYPERLINK(""http://x"")","\'\r-1,2","{""n"": -1}"' in outputs["notifications.outbox", False]
+        assert b"'@SUM(1)" in outputs["notifications.attempts", False]
+        assert b"'+1\t" in outputs["notifications.attempts", False]

@@ -6,6 +6,7 @@ build error responses by hand.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -15,6 +16,8 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from opsconsole.api.throttling import auth_failure_record
 
 
 class OpsConsoleError(Exception):
@@ -68,6 +71,18 @@ def _field_errors(detail: Any) -> dict[str, Any]:
     return {}
 
 
+class TooManyAuthFailures(drf_exceptions.Throttled):
+    default_detail = "Too many failed authentications from this address."
+
+
+def _throttled_detail(exc: drf_exceptions.Throttled, retry_after: int | None) -> str:
+    if isinstance(exc, TooManyAuthFailures):
+        base = str(exc.detail)
+    else:
+        base = "Too many requests: your rate limit for the /system API is used up."
+    return f"{base} Try again in {retry_after} seconds." if retry_after is not None else base
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn app, Django and DRF exceptions into `{"detail": ..., "errors": {...}}` JSON."""
     if isinstance(exc, OpsConsoleError):
@@ -89,6 +104,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = drf_exceptions.PermissionDenied()
+    elif isinstance(exc, drf_exceptions.AuthenticationFailed):
+        wait = auth_failure_record(context.get("request"))
+        if wait is not None:
+            exc = TooManyAuthFailures(wait=wait)
 
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -99,6 +118,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             errors = {"non_field_errors": exc.detail}
         fields = ", ".join(sorted(errors)) or "input"
         response.data = {"detail": f"Invalid input: {fields}.", "errors": errors}
+    elif isinstance(exc, drf_exceptions.Throttled):
+        # DRF has set Retry-After (whole seconds, rounded up); say the same in the body, as the shield does.
+        retry_after = math.ceil(exc.wait) if exc.wait is not None else None
+        response.data = {"detail": _throttled_detail(exc, retry_after), "retry_after": retry_after}
     elif isinstance(response.data, dict) and "detail" not in response.data:
         response.data = {"detail": str(exc), "errors": response.data}
     return response

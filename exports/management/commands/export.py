@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import getpass
 import os
 import shutil
 
@@ -31,7 +33,9 @@ class Command(BaseCommand):
             help="A filter of the dataset (repeat); for a snapshot DATASET:KEY=VALUE.",
         )
         parser.add_argument("--dataset", action="append", default=[], help="A dataset of the snapshot (repeat).")
-        parser.add_argument("--requested-by", default="manage.py")
+        parser.add_argument("--note", default="", help="Free text kept with the job (why, for whom).")
+        # The old name of --note: who asked is the OS user running the command, not a claim.
+        parser.add_argument("--requested-by", dest="note", help=argparse.SUPPRESS)
         parser.add_argument("--run-now", action="store_true", help="Write the file in this process, not a worker.")
         parser.add_argument("--output", help="With --run-now: copy the finished file to this path.")
 
@@ -52,7 +56,8 @@ class Command(BaseCommand):
                 format=options["format"],
                 filter_params=filters,
                 datasets=options["dataset"],
-                requested_by=options["requested_by"],
+                requested_by=self._requester(),
+                note=options["note"] or "",
             )
         except ExportError as exc:
             details = "; ".join(f"{key}: {' '.join(map(str, msgs))}" for key, msgs in exc.fields.items())
@@ -69,6 +74,15 @@ class Command(BaseCommand):
             with default_storage.open(job.file, "rb") as source, open(options["output"], "wb") as target:
                 shutil.copyfileobj(source, target)
             self.stdout.write(f"written to {options['output']}")
+
+    @staticmethod
+    def _requester() -> str:
+        """`manage.py:<OS user>`: whoever runs the command on this machine."""
+        try:
+            login = getpass.getuser()
+        except (KeyError, OSError):  # no passwd entry and no LOGNAME/USER (some containers)
+            login = f"uid {os.getuid()}"
+        return f"manage.py:{login}"
 
     @staticmethod
     def _filters(pairs: list[str], *, snapshot: bool) -> dict:
