@@ -32,7 +32,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("exports", "0002_job_attempts_heartbeat"),
+        ("exports", "0003_job_note"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
