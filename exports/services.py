@@ -42,6 +42,7 @@ from exports.models import SNAPSHOT, ExportJob, JobStatus
 from exports.registry import Dataset, dataset_names, get_dataset
 from exports.selectors import export_job_find_active_duplicate
 from maintenance.selectors import current_mode, is_normal
+from opsconsole import doorbell
 
 logger = logging.getLogger(__name__)
 
@@ -215,9 +216,9 @@ def _lock_identical_requests(*identity: Any) -> None:
 
 
 def _enqueue_on_commit(job_id: int) -> None:
-    from exports.tasks import run_export
-
-    transaction.on_commit(lambda: run_export.delay(job_id))
+    # A doorbell (opsconsole/doorbell.py): never waits on the broker; a job whose message is
+    # lost stays pending and the stale-job sweep sends it again.
+    transaction.on_commit(lambda: doorbell.ring("exports.tasks.run_export", job_id))
 
 
 # --- cancel -----------------------------------------------------------------------------

@@ -25,17 +25,17 @@ def no_enqueue(monkeypatch):
 
 @pytest.mark.django_db
 def test_creating_a_job_enqueues_the_worker_after_commit(django_capture_on_commit_callbacks, monkeypatch):
-    from exports import tasks
+    from opsconsole import doorbell
 
     delayed = []
-    monkeypatch.setattr(tasks.run_export, "delay", delayed.append)
+    monkeypatch.setattr(doorbell, "ring", lambda task_name, job_id: delayed.append((task_name, job_id)))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         job, created = services.export_job_create(job_type="notifications.outbox", format="jsonl")
     assert created and job.status == JobStatus.PENDING
     assert delayed == []  # nothing is sent before the row is committed
     for callback in callbacks:
         callback()
-    assert delayed == [job.pk]
+    assert delayed == [("exports.tasks.run_export", job.pk)]
 
 
 @pytest.mark.django_db
