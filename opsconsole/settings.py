@@ -33,6 +33,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Before rest_framework.authtoken: its `drf_create_token` command replaces DRF's, for
+    # hashed keys. DRF's app stays installed only so that the migration moving its keys
+    # into api_tokens can run on an older database; nothing reads its table any more.
+    "apitokens",
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
@@ -234,7 +238,7 @@ CELERY_BEAT_SCHEDULE = {
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apitokens.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["opsconsole.api.permissions.IsStaffWithModelPermissions"],
@@ -293,6 +297,10 @@ NOTIFICATIONS = {
 EXPORTS = {
     "ROW_CAP": env_int("OPSCONSOLE_EXPORT_ROW_CAP", 10_000_000),
     "EXPIRE_DAYS": env_int("OPSCONSOLE_EXPORT_EXPIRE_DAYS", 7),
+}
+API_TOKENS = {
+    # Days a new API token is valid (empty: no expiry).
+    "TTL_DAYS": env_int("OPSCONSOLE_API_TOKEN_TTL_DAYS", 0) or None,
 }
 RETENTION = {
     "BATCH_SIZE": env_int("OPSCONSOLE_PURGE_BATCH_SIZE", 10_000),
