@@ -252,3 +252,15 @@ def test_sorting_and_searching_skip_secret_columns_even_when_an_admin_lists_them
     assert list(leaky.get_search_fields(request)) == ["name"]
     assert "target" not in leaky.get_sortable_by(request)
     assert "masked_secret" not in leaky.get_sortable_by(request)
+
+
+def test_the_dashboards_filtered_links_stay_within_the_allow_list(viewer, rows):
+    from opsconsole.dashboard.selectors import _links, admin_changelist_url, outbox_depth
+
+    channel = NotificationChannel.objects.get(name="hooks")
+    urls = [url for url in _links().values() if url and "?" in url]
+    urls += [row["url"] for row in outbox_depth()]
+    urls.append(admin_changelist_url(NotificationOutbox, channel__id__exact=channel.pk, status__exact="failed"))
+    assert len(urls) >= 6
+    for url in urls:
+        assert refusal_or_rows(viewer.get(url))[0] == "rows", url
