@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from apitokens.services import token_create
 
 
 @pytest.fixture(autouse=True)
@@ -40,8 +41,8 @@ def staff_user(django_user_model):
 def api(staff_user) -> APIClient:
     """An API client authenticated as staff with a DRF token."""
     client = APIClient()
-    token = Token.objects.create(user=staff_user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    _token, key = token_create(user=staff_user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     client.user = staff_user
     return client
 
@@ -50,7 +51,7 @@ def api(staff_user) -> APIClient:
 def nonstaff_api(django_user_model) -> APIClient:
     user = django_user_model.objects.create_user("visitor", "visitor@example.com", "pw-visitor-123")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=user)[1]}")
     return client
 
 

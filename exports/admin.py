@@ -16,6 +16,7 @@ from exports.exceptions import ExportError
 from exports.formats import FORMATS
 from exports.models import SNAPSHOT, ExportJob, JobStatus
 from exports.registry import dataset_names
+from opsconsole.admin_lookups import SafeModelAdmin
 
 
 class ExportJobStartForm(forms.ModelForm):
@@ -87,7 +88,7 @@ class ExportJobStartForm(forms.ModelForm):
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(admin.ModelAdmin):
+class ExportJobAdmin(SafeModelAdmin):
     list_display = [
         "id",
         "job_type",

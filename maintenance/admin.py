@@ -15,6 +15,7 @@ from maintenance.exceptions import MaintenanceError
 from maintenance.models import MaintenanceEvent, MaintenanceState, Mode
 from maintenance.selectors import maintenance_event_list, maintenance_state_get
 from maintenance.services import MAX_RETRY_AFTER, maintenance_set_mode
+from opsconsole.admin_lookups import SafeModelAdmin
 
 HISTORY_ROWS = 50
 
@@ -45,7 +46,7 @@ class MaintenanceChangeForm(forms.Form):
 
 
 @admin.register(MaintenanceState)
-class MaintenanceStateAdmin(admin.ModelAdmin):
+class MaintenanceStateAdmin(SafeModelAdmin):
     """The changelist is replaced by a screen: the mode in force, one button per mode, history."""
 
     screen_template = "admin/maintenance/maintenancestate/screen.html"
@@ -112,7 +113,7 @@ def _form_error_text(form: forms.Form) -> str:
 
 
 @admin.register(MaintenanceEvent)
-class MaintenanceEventAdmin(admin.ModelAdmin):
+class MaintenanceEventAdmin(SafeModelAdmin):
     """The audit log of mode changes: read-only, written only by the service."""
 
     list_display = ("at", "from_mode", "to_mode", "reason", "actor_name", "source", "until", "retry_after")

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from exports.admin_actions import export_rows_action
 from notifications import services
 from notifications.channels import BACKENDS
-from notifications.channels.base import REDACTED
+from notifications.channels.base import REDACTED, ChannelBackend
 from notifications.datasets import (
     CHANNEL_ADMIN_DATE_FIELDS,
     CHANNEL_ADMIN_LOOKUPS,
@@ -20,6 +20,7 @@ from notifications.datasets import (
 )
 from notifications.exceptions import ChannelInvalid, IllegalTransition
 from notifications.models import NotificationAttempt, NotificationChannel, NotificationOutbox
+from opsconsole.admin_lookups import SafeModelAdmin
 from opsconsole.api.exceptions import OpsConsoleError
 
 #: Channel fields no admin page shows or filters on: a `?secret__startswith=` lookup in a
@@ -34,6 +35,13 @@ class WriteOnlyLookupsRefused:
         if WRITE_ONLY_FIELDS.intersection(lookup.split("__")):
             return False
         return super().lookup_allowed(lookup, value, request)
+
+
+# Channel types whose target the admin shows as stored (their backend redacts nothing): only
+# these are searched by target.
+CLEAR_TARGET_TYPES = [
+    name for name, backend in BACKENDS.items() if type(backend).redact_target is ChannelBackend.redact_target
+]
 
 
 class ChannelAdminForm(forms.ModelForm):
@@ -76,7 +84,7 @@ class ChannelAdminForm(forms.ModelForm):
 
 
 @admin.register(NotificationChannel)
-class NotificationChannelAdmin(WriteOnlyLookupsRefused, admin.ModelAdmin):
+class NotificationChannelAdmin(WriteOnlyLookupsRefused, SafeModelAdmin):
     form = ChannelAdminForm
     list_display = [
         "name",
@@ -89,7 +97,12 @@ class NotificationChannelAdmin(WriteOnlyLookupsRefused, admin.ModelAdmin):
         "rate_limit_per_minute",
     ]
     list_filter = ["channel_type", "active", "paused"]
-    search_fields = ["name", "target", "description"]
+    # The signing secret, and the target and config of the types that carry credentials in
+    # them (webhook and Slack URLs, Apprise URLs, Authorization headers), are never shown
+    # again: no filter, search or sort may probe them. Targets shown in clear (e.g. email
+    # addresses) are still searched, in get_search_results.
+    secret_fields = ("secret", "previous_secret", "target", "config")
+    search_fields = ["name", "description"]
     date_hierarchy = "created_at"
     readonly_fields = [
         "paused",
@@ -144,6 +157,13 @@ class NotificationChannelAdmin(WriteOnlyLookupsRefused, admin.ModelAdmin):
             "notifications.channels", lookups=CHANNEL_ADMIN_LOOKUPS, date_fields=CHANNEL_ADMIN_DATE_FIELDS
         ),
     ]
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term.strip():
+            # Within the filtered rows handed in, so a search never widens the list filters.
+            found |= queryset.filter(channel_type__in=CLEAR_TARGET_TYPES, target__icontains=search_term.strip())
+        return found, may_have_duplicates
 
     @admin.display(description="health")
     def health(self, channel: NotificationChannel) -> str:
@@ -249,7 +269,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(NotificationOutbox)
-class NotificationOutboxAdmin(WriteOnlyLookupsRefused, admin.ModelAdmin):
+class NotificationOutboxAdmin(WriteOnlyLookupsRefused, SafeModelAdmin):
     list_display = ["id", "channel", "subject", "status", "attempts", "next_attempt_at", "sent_at", "created_at"]
     list_filter = ["status", "channel", "created_at"]
     list_select_related = ["channel"]
@@ -312,7 +332,7 @@ class NotificationOutboxAdmin(WriteOnlyLookupsRefused, admin.ModelAdmin):
 
 
 @admin.register(NotificationAttempt)
-class NotificationAttemptAdmin(WriteOnlyLookupsRefused, admin.ModelAdmin):
+class NotificationAttemptAdmin(WriteOnlyLookupsRefused, SafeModelAdmin):
     list_display = ["outbox", "number", "outcome", "http_status", "duration_ms", "started_at"]
     list_filter = ["outcome", "started_at"]
     list_select_related = ["outbox"]

@@ -39,6 +39,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    # Before rest_framework.authtoken: its `drf_create_token` command replaces DRF's, for
+    # hashed keys. DRF's app stays installed only so that the migration moving its keys
+    # into api_tokens can run on an older database; nothing reads its table any more.
+    "apitokens",
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
@@ -317,7 +321,7 @@ CELERY_BEAT_SCHEDULE = {
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apitokens.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["opsconsole.api.permissions.IsStaffWithModelPermissions"],
@@ -394,6 +398,10 @@ EXPORTS = {
     "EXPIRE_DAYS": env_int("OPSCONSOLE_EXPORT_EXPIRE_DAYS", 7),
     "STALE_SECONDS": env_float("OPSCONSOLE_EXPORT_STALE_SECONDS", 60.0),
     "CSV_ESCAPE_FORMULAS": env_bool("OPSCONSOLE_EXPORT_CSV_ESCAPE_FORMULAS", True),
+}
+API_TOKENS = {
+    # Days a new API token is valid (empty: no expiry).
+    "TTL_DAYS": env_int("OPSCONSOLE_API_TOKEN_TTL_DAYS", 0) or None,
 }
 RETENTION = {
     "BATCH_SIZE": env_int("OPSCONSOLE_PURGE_BATCH_SIZE", 10_000),

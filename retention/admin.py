@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from opsconsole.admin_lookups import SafeModelAdmin
 from retention import services
 from retention.exceptions import RetentionError
 from retention.models import DataRetentionPolicy, PurgeRun, PurgeTrigger
@@ -28,7 +29,7 @@ class PolicyForm(forms.ModelForm):
 
 
 @admin.register(DataRetentionPolicy)
-class DataRetentionPolicyAdmin(admin.ModelAdmin):
+class DataRetentionPolicyAdmin(SafeModelAdmin):
     form = PolicyForm
     list_display = [
         "category",
@@ -136,7 +137,7 @@ class DataRetentionPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(PurgeRun)
-class PurgeRunAdmin(admin.ModelAdmin):
+class PurgeRunAdmin(SafeModelAdmin):
     """The purge history: an audit trail, so nobody edits or deletes it here."""
 
     list_display = [

@@ -303,15 +303,16 @@ def test_anonymous_is_401_and_non_staff_is_403(anon_api, nonstaff_api):
 
 
 def test_staff_without_the_change_permission_cannot_cancel(django_user_model):
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
+
+    from apitokens.services import token_create
 
     viewer = django_user_model.objects.create_user("viewer", password="pw-viewer-123", is_staff=True)
     from django.contrib.auth.models import Permission
 
     viewer.user_permissions.add(Permission.objects.get(codename="view_exportjob"))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=viewer).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=viewer)[1]}")
     job = ExportJobFactory()
     assert client.get(f"/system/exports/{job.pk}").status_code == 200
     assert client.post(f"/system/exports/{job.pk}/status", {"status": "cancelled"}, format="json").status_code == 403
@@ -369,13 +370,14 @@ def test_an_outside_client_exports_sent_notifications_and_reads_the_file(api, en
 
 def _client_with(django_user_model, *codenames):
     from django.contrib.auth.models import Permission
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
+
+    from apitokens.services import token_create
 
     user = django_user_model.objects.create_user("exporter", password="pw-exporter-123", is_staff=True)
     user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=user)[1]}")
     return client
 
 

@@ -3,9 +3,9 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apitokens.services import token_create
 from maintenance.models import MaintenanceEvent, MaintenanceState
 from maintenance.tests.factories import MaintenanceEventFactory, MaintenanceStateFactory, UserFactory
 
@@ -103,7 +103,7 @@ def _staff_client_with(*codenames):
     user = UserFactory(is_staff=True)
     user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=user)[1]}")
     return client
 
 

@@ -2,9 +2,9 @@
 
 import pytest
 from django.core.cache import caches
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from apitokens.services import token_create
 from exports.models import ExportJob
 
 pytestmark = pytest.mark.django_db
@@ -52,7 +52,7 @@ def test_the_rate_is_per_user(api, rates, django_user_model):
     rates(read="1/min")
     other = django_user_model.objects.create_superuser("other", "other@example.com", "pw-other-123")
     other_api = APIClient()
-    other_api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=other).key}")
+    other_api.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=other)[1]}")
     assert api.get("/system/maintenance/").status_code == 200
     assert api.get("/system/maintenance/").status_code == 429
     assert other_api.get("/system/maintenance/").status_code == 200

@@ -246,14 +246,15 @@ def test_categories_refuse_unknown_query_parameters(api):
 
 def test_updating_a_policy_needs_the_change_permission_not_only_add(django_user_model, api):
     from django.contrib.auth.models import Permission
-    from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
+
+    from apitokens.services import token_create
 
     PolicyFactory(category="exports.jobs", days_to_keep=30)
     clerk = django_user_model.objects.create_user("clerk", is_staff=True)
     clerk.user_permissions.add(Permission.objects.get(codename="add_dataretentionpolicy"))
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=clerk).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=clerk)[1]}")
 
     assert client.post("/system/retention/", {**POLICY, "days_to_keep": 1}, format="json").status_code == 403
     assert client.post("/system/retention/", {**POLICY, "category": "admin.log"}, format="json").status_code == 201
