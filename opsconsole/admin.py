@@ -8,6 +8,7 @@ registered themselves) before this one replaces them:
 - django-celery-beat's list actions change or run schedules yet ask for no permission
   (enable, disable, toggle and "run", which starts the real task — a retention purge, say):
   here each needs the change permission on periodic tasks;
+- django-axes' login-attempt lists follow the same allow-list;
 - DRF's legacy token table is not shown at all: API tokens live hashed in `apitokens`.
 """
 
@@ -17,6 +18,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth.models import Group, User
@@ -69,6 +72,18 @@ class GroupAdmin(SafeLookupsMixin, auth_admin.GroupAdmin):
     pass
 
 
+class AccessAttemptAdmin(SafeLookupsMixin, axes_admin.AccessAttemptAdmin):
+    pass
+
+
+class AccessLogAdmin(SafeLookupsMixin, axes_admin.AccessLogAdmin):
+    pass
+
+
+class AccessFailureLogAdmin(SafeLookupsMixin, axes_admin.AccessFailureLogAdmin):
+    pass
+
+
 _REPLACEMENTS: dict[type, type[admin.ModelAdmin]] = {
     PeriodicTask: PeriodicTaskAdmin,
     ClockedSchedule: ClockedScheduleAdmin,
@@ -77,12 +92,18 @@ _REPLACEMENTS: dict[type, type[admin.ModelAdmin]] = {
     IntervalSchedule: IntervalScheduleAdmin,
     User: UserAdmin,
     Group: GroupAdmin,
+    # django-axes' login attempts (usernames, addresses, the request data of failed logins).
+    AccessAttempt: AccessAttemptAdmin,
+    AccessLog: AccessLogAdmin,
+    AccessFailureLog: AccessFailureLogAdmin,
 }
 
 for _model, _model_admin in _REPLACEMENTS.items():
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
-    admin.site.register(_model, _model_admin)
+        admin.site.register(_model, _model_admin)
+    elif _model._meta.app_label != "axes":  # axes registers its admins only with AXES_ENABLE_ADMIN
+        admin.site.register(_model, _model_admin)
 
 if admin.site.is_registered(TokenProxy):
     admin.site.unregister(TokenProxy)
