@@ -21,7 +21,7 @@ from notifications.datasets import (
 from notifications.exceptions import ChannelInvalid, IllegalTransition
 from notifications.models import NotificationAttempt, NotificationChannel, NotificationOutbox
 from opsconsole.admin_lookups import SafeModelAdmin
-from opsconsole.api.exceptions import OpsConsoleError
+from opsconsole.errors import OpsConsoleError
 
 #: Channel fields no admin page shows or filters on: a `?secret__startswith=` lookup in a
 #: changelist URL would answer, row count by row count, what the secret is.

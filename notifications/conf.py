@@ -1,8 +1,9 @@
-"""Notification settings, read on every access so `override_settings` always applies.
+"""Notification settings: `notify_settings.LEASE_SECONDS`, read on every access (opsconsole/conf.py).
 
-The values live in `settings.NOTIFICATIONS` (one namespaced dict, read from the
-environment in opsconsole/settings.py) plus `settings.OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE`.
-Keys missing from the dict fall back to the defaults below.
+The values live in `settings.NOTIFICATIONS` (filled from the environment in
+opsconsole/settings.py); keys missing there fall back to the defaults below. The SSRF
+switch stays the top-level setting OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE, read through
+`notify_settings.ALLOW_PRIVATE`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+
+from opsconsole.conf import AppSettings
 
 DEFAULTS: dict[str, Any] = {
     "BACKOFF_BASE": 5.0,
@@ -37,8 +40,9 @@ DEFAULTS: dict[str, Any] = {
     "STOP_TIMEOUT": 5.0,
     # Rows claimed per round trip of the sweep.
     "CLAIM_BATCH_SIZE": 64,
-    # How long one beat-triggered sweep may keep claiming before it returns.
-    "SWEEP_SECONDS": 50.0,
+    # How long one sweep (a beat-triggered task, a loop of the dispatch command) may keep
+    # claiming before it returns. Not beat's interval: that is OPSCONSOLE_NOTIFY_SWEEP_SECONDS.
+    "SWEEP_MAX_SECONDS": 50.0,
     "HTTP_TIMEOUT": 15.0,
     # After a rotation, deliveries carry a signature with the previous secret too for this
     # long, so receivers can switch secrets without dropping messages (Svix, Convoy: 24 h).
@@ -46,17 +50,12 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class NotificationSettings:
-    """`notify_settings.BACKOFF_BASE` etc.; always the current value of the setting."""
-
-    def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
-            raise AttributeError(f"unknown NOTIFICATIONS setting {name!r}")
-        return getattr(settings, "NOTIFICATIONS", {}).get(name, DEFAULTS[name])
+class NotificationSettings(AppSettings):
+    """The NOTIFICATIONS namespace, plus the project-wide SSRF switch."""
 
     @property
     def ALLOW_PRIVATE(self) -> bool:  # noqa: N802 - reads like the other settings
         return bool(getattr(settings, "OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE", False))
 
 
-notify_settings = NotificationSettings()
+notify_settings = NotificationSettings("NOTIFICATIONS", DEFAULTS)

@@ -1,11 +1,14 @@
-"""Errors of the notifications app: API-facing ones map to HTTP through opsconsole's handler;
-delivery ones are raised by channel backends and decide what happens to a notification."""
+"""Errors of the notifications app.
+
+Domain errors subclass opsconsole.errors' kinds (no HTTP here: opsconsole's API handler maps
+the kinds). Delivery errors are plain exceptions raised by channel backends; what each one
+means for a notification is decided in notifications/delivery/policy.py.
+"""
 
 from __future__ import annotations
 
-from rest_framework import status
-
-from opsconsole.api.exceptions import Conflict, InvalidInput, NotFound, OpsConsoleError
+from opsconsole import errors
+from opsconsole.errors import Conflict, InvalidInput, NotFound, Unprocessable
 
 
 class ChannelInvalid(InvalidInput):
@@ -28,18 +31,13 @@ class NotificationInvalid(InvalidInput):
     default_detail = "Invalid notification."
 
 
-class IdempotencyKeyReused(OpsConsoleError):
+class IdempotencyKeyReused(Unprocessable):
     """The key names an earlier notification with other content (draft-ietf-httpapi-idempotency-key: 422)."""
 
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "This Idempotency-Key was used for a different notification."
 
 
-class NotificationNotFound(NotFound):
-    default_detail = "Notification not found."
-
-
-class IllegalTransition(Conflict):
+class IllegalTransition(errors.IllegalTransition):
     default_detail = "The notification's state does not allow this."
 
 

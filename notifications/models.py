@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 import uuid
 
 from django.db import models
@@ -17,6 +19,26 @@ class NotificationStatus(models.TextChoices):
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+
+    @classmethod
+    def in_flight(cls) -> list[NotificationStatus]:
+        """Still on its way: waiting for an attempt or being delivered (never purged)."""
+        return [cls.PENDING, cls.SENDING]
+
+    @classmethod
+    def finished(cls) -> list[NotificationStatus]:
+        """An end state: nothing happens to it unless staff retry or replay it."""
+        return [cls.SENT, cls.FAILED, cls.CANCELLED]
+
+    @classmethod
+    def retryable(cls) -> list[NotificationStatus]:
+        """What staff may send again (retry, replay takes failed ones only)."""
+        return [cls.FAILED, cls.CANCELLED]
+
+    @classmethod
+    def open(cls) -> list[NotificationStatus]:
+        """Not delivered (yet): in flight, or ended without delivery."""
+        return [*cls.in_flight(), *cls.retryable()]
 
 
 class AttemptOutcome(models.TextChoices):

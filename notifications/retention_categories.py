@@ -6,8 +6,6 @@ from django.db.models import Q, QuerySet
 
 from retention.registry import RetentionCategory, register
 
-TERMINAL_STATUSES = ("sent", "failed", "cancelled")
-
 
 @register
 class OutboxCategory(RetentionCategory):
@@ -25,7 +23,9 @@ class OutboxCategory(RetentionCategory):
         return NotificationOutbox
 
     def conditions(self) -> Q:
-        return Q(status__in=TERMINAL_STATUSES)
+        from notifications.models import NotificationStatus
+
+        return Q(status__in=NotificationStatus.finished())
 
     def before_delete_batch(self, batch: QuerySet, *, using: str) -> None:
         from notifications.models import NotificationAttempt

@@ -7,13 +7,8 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from notifications.exceptions import ChannelNotFound, NotificationNotFound
+from notifications.exceptions import ChannelNotFound
 from notifications.models import NotificationChannel, NotificationOutbox, NotificationStatus
-
-
-def channel_list() -> QuerySet[NotificationChannel]:
-    """All channels, by name."""
-    return NotificationChannel.objects.order_by("name")
 
 
 def channel_get(*, channel_id: int) -> NotificationChannel:
@@ -39,13 +34,6 @@ def outbox_list() -> QuerySet[NotificationOutbox]:
     return NotificationOutbox.objects.select_related("channel").order_by("-id")
 
 
-def outbox_get(*, outbox_id: int) -> NotificationOutbox:
-    try:
-        return NotificationOutbox.objects.select_related("channel").get(pk=outbox_id)
-    except NotificationOutbox.DoesNotExist as exc:
-        raise NotificationNotFound(f"Notification {outbox_id} does not exist.") from exc
-
-
 def outbox_deliverable(now: datetime | None = None) -> QuerySet[NotificationOutbox]:
     """Rows a dispatcher may claim: pending and due, or sending with an expired lease; channel active, not paused."""
     now = now or timezone.now()
@@ -54,8 +42,3 @@ def outbox_deliverable(now: datetime | None = None) -> QuerySet[NotificationOutb
     due = Q(status=NotificationStatus.PENDING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     lease_expired = Q(status=NotificationStatus.SENDING) & (Q(locked_until__isnull=True) | Q(locked_until__lt=now))
     return NotificationOutbox.objects.filter(due | lease_expired, channel__active=True, channel__paused=False)
-
-
-def outbox_due_count() -> int:
-    """How many notifications are deliverable right now."""
-    return outbox_deliverable().count()

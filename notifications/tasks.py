@@ -6,7 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from notifications.conf import notify_settings
-from notifications.dispatch import notification_dispatch_due, notification_dispatch_from
+from notifications.delivery.dispatcher import notification_dispatch_due, notification_dispatch_from
 
 
 @shared_task(
@@ -21,7 +21,7 @@ from notifications.dispatch import notification_dispatch_due, notification_dispa
 def deliver(outbox_id: int) -> str | None:
     """Sent on commit: deliver this notification, with whatever else is due, through the
     pooled engine (nothing to do when a sweep has taken it already)."""
-    summary = notification_dispatch_from(outbox_id=outbox_id, max_seconds=float(notify_settings.SWEEP_SECONDS))
+    summary = notification_dispatch_from(outbox_id=outbox_id, max_seconds=float(notify_settings.SWEEP_MAX_SECONDS))
     return None if summary is None else str(summary)
 
 
@@ -35,5 +35,5 @@ def deliver(outbox_id: int) -> str | None:
     max_retries=2,
 )
 def dispatch_due() -> str:
-    """The beat sweep: deliver due notifications and reclaim expired leases for up to SWEEP_SECONDS."""
-    return str(notification_dispatch_due(max_seconds=float(notify_settings.SWEEP_SECONDS)))
+    """The beat sweep: deliver due notifications and reclaim expired leases for up to SWEEP_MAX_SECONDS."""
+    return str(notification_dispatch_due(max_seconds=float(notify_settings.SWEEP_MAX_SECONDS)))

@@ -10,7 +10,8 @@ from notifications.channels.apprise_guard import UNGUARDED_SCHEMES, apprise_guar
 from notifications.channels.base import REDACTED, ChannelBackend, DeliveryContext, DeliveryReport, OutgoingMessage
 from notifications.channels.network import checked_addresses
 from notifications.conf import notify_settings
-from notifications.exceptions import RetryableDeliveryError, UnresolvableHost, UnsafeTarget
+from notifications.delivery import policy
+from notifications.exceptions import PermanentDeliveryError, UnsafeTarget
 
 
 def _apprise() -> Any:
@@ -96,8 +97,6 @@ class AppriseBackend(ChannelBackend):
         return new
 
     def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport:
-        from notifications.exceptions import PermanentDeliveryError
-
         target = message.channel.target
         scheme = _scheme(target)
         if scheme not in [s.lower() for s in notify_settings.APPRISE_SCHEMES] or scheme in UNGUARDED_SCHEMES:
@@ -109,10 +108,8 @@ class AppriseBackend(ChannelBackend):
             raise PermanentDeliveryError("Apprise does not understand this URL")
         try:
             _guard_plugin(scheme, plugin)
-        except UnresolvableHost as exc:
-            raise RetryableDeliveryError(f"network error: {exc}") from exc
         except UnsafeTarget as exc:
-            raise PermanentDeliveryError(f"target refused: {exc}") from exc
+            raise policy.delivery_error(policy.transport_ruling(exc)) from exc
         notifier = apprise_lib.Apprise()
         notifier.add(plugin)
         body = message.body
@@ -120,18 +117,11 @@ class AppriseBackend(ChannelBackend):
             body += "\n\n" + json.dumps(message.payload, indent=2, ensure_ascii=False)
         with apprise_guard() as guard, apprise_lib.LogCapture(level=apprise_lib.logging.WARNING) as log:
             ok = notifier.notify(body=body, title=message.subject or "")
-        # What the guard refused is the cause, whatever the plugin made of it; the messages are a webhook's.
-        if isinstance(guard.refusal, UnresolvableHost):
-            raise RetryableDeliveryError(f"network error: {guard.refusal}")
-        if guard.refusal is not None:
-            raise PermanentDeliveryError(f"target refused: {guard.refusal}")
-        if guard.redirect_status is not None:
-            raise PermanentDeliveryError(
-                f"endpoint answered {guard.redirect_status} (redirect to {guard.redirect_location}); "
-                "redirects are not followed",
-                http_status=guard.redirect_status,
-                response_excerpt=log.getvalue()[-1024:],
-            )
-        if not ok:
-            raise RetryableDeliveryError("Apprise reported a failed delivery", response_excerpt=log.getvalue()[-1024:])
-        return DeliveryReport(response_excerpt=log.getvalue()[-1024:])
+        # What the guard refused is the cause, whatever the plugin made of it (no log excerpt then).
+        excerpt = log.getvalue()[-1024:] if guard.refusal is None else ""
+        ruling = policy.apprise_ruling(
+            ok=ok, refusal=guard.refusal, redirect_status=guard.redirect_status, location=guard.redirect_location
+        )
+        if ruling.verdict != policy.Verdict.SENT:
+            raise policy.delivery_error(ruling, http_status=guard.redirect_status, response_excerpt=excerpt)
+        return DeliveryReport(response_excerpt=excerpt)

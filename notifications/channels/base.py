@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import http.client
 import threading
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from notifications.channels.network import GuardedHttpClient, HttpAnswer, guarded_http_client
-from notifications.exceptions import (
-    ChannelGone,
-    PermanentDeliveryError,
-    RetryableDeliveryError,
-    UnresolvableHost,
-    UnsafeTarget,
-)
+from notifications.delivery import policy
+from notifications.exceptions import UnsafeTarget
 
 EXCERPT_LIMIT = 1024
 #: What the API shows in place of a credential held in a target or config.
@@ -187,63 +180,27 @@ class ChannelBackend(ABC):
     def send(self, message: OutgoingMessage, context: DeliveryContext) -> DeliveryReport: ...
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - time.time())
-
-
 def excerpt(text: str) -> str:
     return text[:EXCERPT_LIMIT]
 
 
 def outcome_of_response(response: HttpAnswer) -> DeliveryReport:
-    """Apply DESIGN.md's rules: 2xx sent; 410 gone; 408/429/5xx retry; other answers fail."""
-    status = response.status_code
+    """A DeliveryReport for an answer the policy calls sent; otherwise raise its DeliveryError."""
     body = excerpt(response.text)
-    if 200 <= status < 300:
-        return DeliveryReport(http_status=status, response_excerpt=body)
-    if status == 410:
-        raise ChannelGone("endpoint answered 410 Gone", http_status=status, response_excerpt=body)
-    if status in (408, 429) or status >= 500:
-        raise RetryableDeliveryError(
-            f"endpoint answered {status}",
-            http_status=status,
-            response_excerpt=body,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-        )
-    if 300 <= status < 400:
-        raise PermanentDeliveryError(
-            f"endpoint answered {status} (redirect to {response.headers.get('Location', '?')}); "
-            "redirects are not followed",
-            http_status=status,
-            response_excerpt=body,
-        )
-    raise PermanentDeliveryError(f"endpoint answered {status}", http_status=status, response_excerpt=body)
+    ruling = policy.http_ruling(
+        response.status_code,
+        retry_after=response.headers.get("Retry-After"),
+        location=response.headers.get("Location"),
+    )
+    if ruling.verdict != policy.Verdict.SENT:
+        raise policy.delivery_error(ruling, http_status=response.status_code, response_excerpt=body)
+    return DeliveryReport(http_status=response.status_code, response_excerpt=body)
 
 
 def post_json(context: DeliveryContext, url: str, content: bytes, headers: dict[str, str]) -> DeliveryReport:
-    """POST through the guarded client, mapping transport errors to retries."""
+    """POST through the guarded client; an error before any answer is ruled on by the policy."""
     try:
         response = context.http.post(url, content=content, headers={"Content-Type": "application/json", **headers})
-    except UnresolvableHost as exc:  # DNS may answer again later; a refused address will not change
-        raise RetryableDeliveryError(f"network error: {exc}") from exc
-    except UnsafeTarget as exc:
-        raise PermanentDeliveryError(f"target refused: {exc}") from exc
-    except TimeoutError as exc:
-        raise RetryableDeliveryError(f"timeout: {exc.__class__.__name__}") from exc
-    except (OSError, http.client.HTTPException) as exc:
-        raise RetryableDeliveryError(f"network error: {exc.__class__.__name__}: {exc}") from exc
-    except ValueError as exc:  # http.client refuses a header it cannot send (a newline, a non-latin-1 character)
-        raise PermanentDeliveryError(f"request refused: {exc}") from exc
+    except (UnsafeTarget, OSError, http.client.HTTPException, ValueError) as exc:
+        raise policy.delivery_error(policy.transport_ruling(exc)) from exc
     return outcome_of_response(response)

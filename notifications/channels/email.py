@@ -13,7 +13,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.validators import validate_email
 
 from notifications.channels.base import ChannelBackend, DeliveryContext, DeliveryReport, OutgoingMessage
-from notifications.exceptions import PermanentDeliveryError, RetryableDeliveryError
+from notifications.delivery import policy
 
 CONNECTION_KEY = "email-connection"
 
@@ -83,24 +83,13 @@ class EmailBackend(ChannelBackend):
             connection = context.thread_resource(CONNECTION_KEY, _open_connection, lambda c: c.close())
             email.connection = connection
             sent = email.send(fail_silently=False)
-        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
-            raise PermanentDeliveryError(f"mail server refused: {exc}") from exc
-        except smtplib.SMTPResponseException as exc:
-            self._forget_connection(context)
-            if 500 <= exc.smtp_code < 600:
-                raise PermanentDeliveryError(f"mail server answered {exc.smtp_code}: {exc.smtp_error!r}") from exc
-            raise RetryableDeliveryError(f"mail server answered {exc.smtp_code}: {exc.smtp_error!r}") from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            self._forget_connection(context)
-            raise RetryableDeliveryError(f"mail error: {exc.__class__.__name__}: {exc}") from exc
-        except ValueError as exc:
-            # BadHeaderError (a CR/LF in the subject of a row queued before enqueue refused
-            # them) or another header or address that cannot be sent: retrying cannot help.
-            # The session is dropped in case smtplib was mid-transaction.
-            self._forget_connection(context)
-            raise PermanentDeliveryError(f"message refused: {exc}") from exc
+        except (smtplib.SMTPException, OSError, ValueError) as exc:
+            if not isinstance(exc, smtplib.SMTPRecipientsRefused | smtplib.SMTPSenderRefused):
+                # The session may be broken or mid-transaction: the next delivery opens a new one.
+                self._forget_connection(context)
+            raise policy.delivery_error(policy.smtp_ruling(exc)) from exc
         if not sent:
-            raise RetryableDeliveryError("mail backend reported nothing sent")
+            raise policy.delivery_error(policy.Ruling(policy.Verdict.RETRY, "mail backend reported nothing sent"))
         return DeliveryReport(response_excerpt=f"accepted for {len(email.to)} recipient(s)")
 
     def _forget_connection(self, context: DeliveryContext) -> None:

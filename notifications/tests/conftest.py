@@ -155,3 +155,13 @@ def smtp_server(settings):
         yield collector
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def hook(sink):
+    """A webhook channel pointing at the sink, whose signatures the sink verifies."""
+    from notifications.tests.factories import WebhookChannelFactory
+
+    channel = WebhookChannelFactory(target=sink.url)
+    sink.secret = channel.secret
+    return channel

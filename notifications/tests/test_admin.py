@@ -102,7 +102,7 @@ def test_outbox_retry_and_cancel_actions_follow_the_state_machine(admin_client):
 
 
 def test_the_outbox_page_shows_every_attempt_read_only(admin_client, sink):
-    from notifications.dispatch import notification_dispatch_due
+    from notifications.delivery.dispatcher import notification_dispatch_due
 
     sink.statuses = [503, 204]
     notification = OutboxFactory(channel=WebhookChannelFactory(target=sink.url))

@@ -266,7 +266,8 @@ def test_start_up_does_not_import_apprise_or_httpx():
     from django.conf import settings
 
     code = (
-        "import sys, django; django.setup(); import notifications.channels, notifications.dispatch, exports.services; "
+        "import sys, django; django.setup(); "
+        "import notifications.channels, notifications.delivery.dispatcher, exports.services; "
         "print(sorted(m for m in ('apprise', 'httpx') if m in sys.modules))"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "opsconsole.settings"}

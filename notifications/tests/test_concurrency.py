@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection
 
-from notifications.dispatch import notification_dispatch_due
+from notifications.delivery.dispatcher import notification_dispatch_due
 from notifications.models import NotificationOutbox, NotificationStatus
 from notifications.tests.factories import WebhookChannelFactory
 from opsconsole.testing import require_postgres

@@ -11,21 +11,14 @@ import time_machine
 from django.db import OperationalError
 from django.utils import timezone
 
-from notifications import dispatch
-from notifications.dispatch import notification_dispatch_due
+from notifications.delivery import dispatcher as dispatch
+from notifications.delivery.dispatcher import notification_dispatch_due
+from notifications.delivery.leases import outbox_claim_due_batch, outbox_renew_leases
 from notifications.models import NotificationOutbox, NotificationStatus
-from notifications.services import outbox_claim_due_batch, outbox_renew_leases
-from notifications.tests.factories import OutboxFactory, WebhookChannelFactory
+from notifications.tests.factories import OutboxFactory
 from opsconsole import shutdown
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def hook(sink):
-    channel = WebhookChannelFactory(target=sink.url)
-    sink.secret = channel.secret
-    return channel
 
 
 @pytest.fixture(autouse=True)

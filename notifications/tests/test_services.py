@@ -211,7 +211,7 @@ def test_rotating_again_within_the_grace_replaces_the_previous_secret(notify_con
 def test_with_no_grace_the_old_secret_stops_signing_at_once(notify_config):
     from django.utils import timezone
 
-    from notifications.services import channel_snapshot
+    from notifications.delivery.leases import channel_snapshot
 
     notify_config(SECRET_GRACE_HOURS=0)
     channel = WebhookChannelFactory(previous_secret="whsec_old", previous_secret_expires_at=None)

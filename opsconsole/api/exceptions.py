@@ -1,4 +1,4 @@
-"""The app exception hierarchy and the one DRF handler that maps it to JSON.
+"""The one DRF handler that maps domain errors (opsconsole/errors.py) and DRF's own to JSON.
 
 Apps subclass these in their own exceptions.py; services raise them; views never
 build error responses by hand.
@@ -18,51 +18,39 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from opsconsole.api.throttling import auth_failure_record
+from opsconsole.errors import (  # noqa: F401 - re-exported
+    Conflict,
+    Forbidden,
+    Gone,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    OpsConsoleError,
+    Unavailable,
+    Unprocessable,
+)
+
+# The kinds live in opsconsole/errors.py (no HTTP there); re-exported for old imports.
+STATUS_BY_KIND: tuple[tuple[type[OpsConsoleError], int], ...] = (
+    (InvalidInput, status.HTTP_400_BAD_REQUEST),
+    (Forbidden, status.HTTP_403_FORBIDDEN),
+    (NotFound, status.HTTP_404_NOT_FOUND),
+    (Conflict, status.HTTP_409_CONFLICT),
+    (Gone, status.HTTP_410_GONE),
+    (Unprocessable, status.HTTP_422_UNPROCESSABLE_ENTITY),
+    (Unavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
+)
 
 
-class OpsConsoleError(Exception):
-    """Base of every app error: carries an HTTP status, a detail and optional field errors."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "Request failed."
-
-    def __init__(self, detail: str | None = None, *, fields: dict[str, Any] | None = None, **extra: Any):
-        self.detail = detail or self.default_detail
-        self.fields = fields or {}
-        self.extra = extra
-        super().__init__(self.detail)
-
-
-class InvalidInput(OpsConsoleError):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_detail = "Invalid input."
-
-
-class Forbidden(OpsConsoleError):
-    status_code = status.HTTP_403_FORBIDDEN
-    default_detail = "You do not have permission to perform this action."
-
-
-class NotFound(OpsConsoleError):
-    status_code = status.HTTP_404_NOT_FOUND
-    default_detail = "Not found."
-
-
-class Conflict(OpsConsoleError):
-    """A state change that the state machine forbids."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "Conflict with the current state."
-
-
-class Gone(OpsConsoleError):
-    status_code = status.HTTP_410_GONE
-    default_detail = "No longer available."
-
-
-class Unavailable(OpsConsoleError):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "Temporarily unavailable."
+def status_of(exc: OpsConsoleError) -> int:
+    """The HTTP status of a domain error: its kind's, first match in STATUS_BY_KIND order."""
+    explicit = getattr(exc, "status_code", None)
+    if explicit is not None:  # a class not yet moved to the kinds
+        return int(explicit)
+    for kind, code in STATUS_BY_KIND:
+        if isinstance(exc, kind):
+            return code
+    return status.HTTP_400_BAD_REQUEST
 
 
 def _field_errors(detail: Any) -> dict[str, Any]:
@@ -90,7 +78,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if exc.fields:
             body["errors"] = exc.fields
         body.update(exc.extra)
-        response = Response(body, status=exc.status_code)
+        response = Response(body, status=status_of(exc))
         retry_after = exc.extra.get("retry_after")
         if retry_after is not None:
             response["Retry-After"] = str(retry_after)

@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand
 
 from notifications.conf import notify_settings
-from notifications.dispatch import notification_dispatch_due
+from notifications.delivery.dispatcher import notification_dispatch_due
 
 
 class Command(BaseCommand):
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Dispatching notifications every {interval:g}s; Ctrl-C stops.")
         try:
             while True:
-                self.sweep(concurrency, max_seconds=float(notify_settings.SWEEP_SECONDS))
+                self.sweep(concurrency, max_seconds=float(notify_settings.SWEEP_MAX_SECONDS))
                 time.sleep(interval)
         except KeyboardInterrupt:
             self.stdout.write("Stopped.")

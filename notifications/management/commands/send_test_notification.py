@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from notifications import selectors, services
-from notifications.dispatch import notification_deliver
-from opsconsole.api.exceptions import OpsConsoleError
+from notifications.delivery.dispatcher import notification_deliver
+from notifications.models import NotificationStatus
+from opsconsole.errors import OpsConsoleError
 
 
 class Command(BaseCommand):
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         notification_deliver(outbox_id=notification.pk)
         notification.refresh_from_db()
         attempt = notification.attempt_log.order_by("-number").first()
-        if notification.status == "sent":
+        if notification.status == NotificationStatus.SENT:
             self.stdout.write(self.style.SUCCESS(f"Sent in {attempt.duration_ms} ms."))
             return
         reason = notification.last_error or "not delivered yet (channel paused, rate-limited or maintenance mode)"

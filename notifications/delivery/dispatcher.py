@@ -26,20 +26,19 @@ from django.utils import timezone
 from maintenance.selectors import is_normal
 from notifications.channels import DeliveryContext, get_backend
 from notifications.conf import notify_settings
-from notifications.exceptions import ChannelGone, PermanentDeliveryError, RetryableDeliveryError
-from notifications.models import AttemptOutcome
-from notifications.ratelimit import next_window_start, rate_limit_take
-from notifications.services import (
+from notifications.delivery import policy
+from notifications.delivery.leases import (
     Claim,
-    DeliveryResult,
     Lease,
-    final_outcome,
     outbox_claim_due_batch,
     outbox_is_due,
-    outbox_record_results,
     outbox_release,
     outbox_renew_leases,
 )
+from notifications.delivery.results import DeliveryResult, outbox_record_results
+from notifications.exceptions import DeliveryError
+from notifications.models import AttemptOutcome
+from notifications.ratelimit import next_window_start, rate_limit_take
 from opsconsole import shutdown
 
 logger = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ class DispatchSummary:
 
     def add(self, results: list[DeliveryResult]) -> None:
         for result in results:
-            outcome = final_outcome(result)
+            outcome = result.final_outcome
             if outcome == AttemptOutcome.SENT:
                 self.sent += 1
             elif outcome == AttemptOutcome.RETRY:
@@ -75,33 +74,26 @@ class DispatchSummary:
 
 
 def attempt_delivery(claim: Claim, context: DeliveryContext) -> DeliveryResult:
-    """Deliver one claimed notification through its channel's backend; never raises."""
+    """Deliver one claimed notification through its channel's backend; never raises.
+
+    What the backend raised becomes the attempt's outcome through the policy
+    (policy.attempt_outcome); a bug in a backend must not kill the sweep and leave the
+    batch leased until the lease expires, so it is logged with its traceback and retried.
+    """
     started_at = timezone.now()
     started = time.perf_counter()
     outcome = AttemptOutcome.SENT
-    fields: dict = {}
     try:
         report = get_backend(claim.message.channel.channel_type).send(claim.message, context)
         fields = {"http_status": report.http_status, "response_excerpt": report.response_excerpt}
-    except ChannelGone as exc:
-        outcome = AttemptOutcome.FAILED
-        fields = _error_fields(exc) | {"channel_gone": True, "permanent": True}
-    except PermanentDeliveryError as exc:
-        outcome = AttemptOutcome.FAILED
-        fields = _error_fields(exc) | {"permanent": True}
-    except RetryableDeliveryError as exc:
-        outcome = AttemptOutcome.RETRY
-        fields = _error_fields(exc) | {"retry_after": exc.retry_after}
     except Exception as exc:
-        # A bug in a backend must not kill the sweep and leave the batch leased until the
-        # lease expires; it is logged with its traceback and retried like a network error.
-        logger.exception(
-            "notification %s: unexpected error in the %s backend",
-            claim.message.outbox_id,
-            claim.message.channel.channel_type,
-        )
-        outcome = AttemptOutcome.RETRY
-        fields = {"error": f"internal error: {exc.__class__.__name__}: {exc}"}
+        if not isinstance(exc, DeliveryError):
+            logger.exception(
+                "notification %s: unexpected error in the %s backend",
+                claim.message.outbox_id,
+                claim.message.channel.channel_type,
+            )
+        outcome, fields = policy.attempt_outcome(exc)
     return DeliveryResult(
         claim=claim,
         started_at=started_at,
@@ -109,10 +101,6 @@ def attempt_delivery(claim: Claim, context: DeliveryContext) -> DeliveryResult:
         outcome=outcome,
         **fields,
     )
-
-
-def _error_fields(exc) -> dict:
-    return {"error": exc.error, "http_status": exc.http_status, "response_excerpt": exc.response_excerpt}
 
 
 def _rate_limited(claims: list[Claim]) -> tuple[list[Claim], list[Claim]]:
@@ -142,7 +130,7 @@ def notification_deliver(*, outbox_id: int) -> str | None:
     with DeliveryContext(max_connections=1) as context:
         result = attempt_delivery(allowed[0], context)
     outbox_record_results(results=[result])
-    return final_outcome(result)
+    return result.final_outcome
 
 
 IDLE_POLL_SECONDS = 0.5

@@ -1,0 +1,260 @@
+"""Leases on outbox rows: claim a batch, renew the leases of rows in flight, hand rows back.
+
+A claimed row is `sending` with `locked_until` set to its lease's stamp; only the holder of
+that stamp may renew it, hand it back, or record its result (notifications/delivery/results.py).
+A row whose lease expired is deliverable again (selectors.outbox_deliverable), and its lost
+attempt is counted when it is claimed again (policy.lost_delivery).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from notifications import selectors
+from notifications.channels import ChannelSnapshot, OutgoingMessage
+from notifications.conf import notify_settings
+from notifications.delivery import policy
+from notifications.models import (
+    AttemptOutcome,
+    NotificationAttempt,
+    NotificationChannel,
+    NotificationOutbox,
+    NotificationStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Lease:
+    """The lease on one batch of claimed rows.
+
+    `until` is both the expiry and the fence token: each row carries it in locked_until,
+    and only a holder that knows the current value may record a result or renew it. The
+    dispatcher renews it (`outbox_renew_leases`) while the batch's deliveries are in flight,
+    so the lease can be short: a dead worker's rows come back within LEASE_SECONDS.
+    """
+
+    until: datetime
+    outbox_ids: list[int]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A notification leased to this dispatcher, with what delivering it needs."""
+
+    message: OutgoingMessage
+    max_attempts: int
+    retry_base: int
+    rate_limit_per_minute: int | None
+    lease: Lease
+
+    @property
+    def lease_until(self) -> datetime:
+        return self.lease.until
+
+
+def channel_snapshot(channel: NotificationChannel) -> ChannelSnapshot:
+    """What delivery needs of a channel, as plain data."""
+    return ChannelSnapshot(
+        id=channel.pk,
+        name=channel.name,
+        channel_type=channel.channel_type,
+        target=channel.target,
+        config=channel.config or {},
+        secret=channel.secret,
+        previous_secret=channel.previous_secret,
+        previous_secret_expires_at=channel.previous_secret_expires_at,
+    )
+
+
+def _claim(
+    *,
+    outbox_id: int,
+    message_id: str,
+    subject: str | None,
+    body: str,
+    payload: dict[str, Any] | None,
+    created_at: datetime,
+    attempts: int,
+    retry_base: int,
+    channel: NotificationChannel,
+    snapshot: ChannelSnapshot,
+    lease: Lease,
+) -> Claim:
+    return Claim(
+        message=OutgoingMessage(
+            outbox_id=outbox_id,
+            message_id=message_id,
+            subject=subject or "",
+            body=body,
+            payload=payload,
+            created_at=created_at,
+            attempt_number=attempts + 1,
+            channel=snapshot,
+        ),
+        max_attempts=channel.max_attempts,
+        retry_base=retry_base,
+        rate_limit_per_minute=channel.rate_limit_per_minute,
+        lease=lease,
+    )
+
+
+def _claims_of(ids: list[int], lease_until: datetime) -> list[Claim]:
+    lease = Lease(until=lease_until, outbox_ids=list(ids))
+    # Plain values, and each channel loaded and copied once per batch: building a model
+    # instance per row (and its channel per row) was most of the claim's cost.
+    fields = ("id", "message_id", "subject", "body", "payload", "created_at", "attempts", "retry_base", "channel")
+    rows = list(NotificationOutbox.objects.filter(pk__in=ids).order_by("id").values_list(*fields))
+    channels = NotificationChannel.objects.in_bulk({row[-1] for row in rows})
+    snapshots = {pk: channel_snapshot(channel) for pk, channel in channels.items()}
+    return [
+        _claim(
+            outbox_id=outbox_id,
+            message_id=message_id,
+            subject=subject,
+            body=body,
+            payload=payload,
+            created_at=created_at,
+            attempts=attempts,
+            retry_base=retry_base,
+            channel=channels[channel_id],
+            snapshot=snapshots[channel_id],
+            lease=lease,
+        )
+        for outbox_id, message_id, subject, body, payload, created_at, attempts, retry_base, channel_id in rows
+    ]
+
+
+def outbox_is_due(*, outbox_id: int) -> bool:
+    """Whether the notification may be claimed now (pending and due, or its lease expired)."""
+    return selectors.outbox_deliverable(timezone.now()).filter(pk=outbox_id).exists()
+
+
+def outbox_claim_due_batch(*, limit: int, outbox_ids: list[int] | None = None) -> list[Claim]:
+    """Lease up to `limit` deliverable notifications to the caller (status → sending, locked_until set).
+
+    PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED, so concurrent dispatchers take disjoint rows
+    without waiting for each other. SQLite has no row locks: an atomic compare-and-set UPDATE
+    (only rows still deliverable change) stamped with this claim's own lease time, read back.
+    """
+    now = timezone.now()
+    lease_until = _lease_stamp(now)
+    deliverable = selectors.outbox_deliverable(now)
+    if outbox_ids is not None:
+        deliverable = deliverable.filter(pk__in=outbox_ids)
+    with transaction.atomic():
+        if connection.features.has_select_for_update_skip_locked:
+            rows = list(
+                deliverable.select_for_update(skip_locked=True, of=("self",))
+                .order_by("id")
+                .values_list("id", "status")[:limit]
+            )
+            if not rows:
+                return []
+            ids = [pk for pk, _status in rows]
+            NotificationOutbox.objects.filter(pk__in=ids).update(
+                status=NotificationStatus.SENDING, locked_until=lease_until, updated_at=now
+            )
+        else:
+            rows = list(deliverable.order_by("id").values_list("id", "status")[:limit])
+            if not rows:
+                return []
+            candidates = [pk for pk, _status in rows]
+            selectors.outbox_deliverable(now).filter(pk__in=candidates).update(
+                status=NotificationStatus.SENDING, locked_until=lease_until, updated_at=now
+            )
+            ids = list(
+                NotificationOutbox.objects.filter(
+                    pk__in=candidates, status=NotificationStatus.SENDING, locked_until=lease_until
+                ).values_list("id", flat=True)
+            )
+        claimed = set(ids)
+        reclaimed = [pk for pk, status in rows if status == NotificationStatus.SENDING and pk in claimed]
+        if reclaimed:
+            given_up = _count_lost_deliveries(reclaimed, now)
+            ids = [pk for pk in ids if pk not in given_up]
+        return _claims_of(ids, lease_until)
+
+
+def _lease_stamp(now: datetime) -> datetime:
+    """A new lease's expiry, LEASE_SECONDS from now.
+
+    A random offset in the microseconds makes it a token of its own: on SQLite (no row
+    locks) it tells this claim's rows from a concurrent claim's, and everywhere it keeps
+    two leases taken in the same microsecond apart.
+    """
+    return now + timedelta(seconds=notify_settings.LEASE_SECONDS, microseconds=random.randrange(1_000_000))
+
+
+def outbox_renew_leases(*, leases: list[Lease]) -> int:
+    """Extend the leases of deliveries still in flight; return how many rows were renewed.
+
+    A row is renewed only while it is still `sending` under the lease's current token; a
+    row reclaimed by someone else meanwhile (its lease had expired) stays theirs, and this
+    holder's result for it will be logged as stale instead of recorded.
+    """
+    renewed = 0
+    for lease in leases:
+        now = timezone.now()
+        # Never earlier than the lease it renews: the stamp's random microseconds could
+        # otherwise make a renewal made within a second of the claim shorten the lease.
+        until = max(_lease_stamp(now), lease.until + timedelta(microseconds=1))
+        with transaction.atomic():
+            renewed += NotificationOutbox.objects.filter(
+                pk__in=lease.outbox_ids, status=NotificationStatus.SENDING, locked_until=lease.until
+            ).update(locked_until=until, updated_at=now)
+        lease.until = until
+    return renewed
+
+
+def _count_lost_deliveries(outbox_ids: list[int], now: datetime) -> set[int]:
+    """Count each reclaimed row's lost delivery as an attempt (policy.lost_delivery); return the ids given up on.
+
+    Called under the claim's transaction, so the redelivery's attempt number follows the lost one.
+    """
+    rows = NotificationOutbox.objects.filter(pk__in=outbox_ids).values_list(
+        "pk", "attempts", "retry_base", "channel__max_attempts"
+    )
+    log, given_up = [], {}
+    for pk, attempts, retry_base, max_attempts in rows:
+        outcome, error = policy.lost_delivery(attempts=attempts, retry_base=retry_base, max_attempts=max_attempts)
+        log.append(NotificationAttempt(outbox_id=pk, number=attempts + 1, started_at=now, outcome=outcome, error=error))
+        if outcome == AttemptOutcome.FAILED:
+            given_up[pk] = error
+    NotificationOutbox.objects.filter(pk__in=outbox_ids).update(
+        attempts=F("attempts") + 1, last_error=policy.LOST_DELIVERY
+    )
+    for pk, error in given_up.items():  # rare: one UPDATE each is fine
+        NotificationOutbox.objects.filter(pk=pk).update(
+            status=NotificationStatus.FAILED, last_error=error, next_attempt_at=None, locked_until=None, updated_at=now
+        )
+    NotificationAttempt.objects.bulk_create(log)
+    if given_up:
+        logger.warning("notifications %s failed: %s", sorted(given_up), policy.LOST_DELIVERY)
+    return set(given_up)
+
+
+@transaction.atomic
+def outbox_release(*, claims: list[Claim], not_before: datetime | None = None) -> int:
+    """Hand leased notifications back undelivered (no attempt made), due again at `not_before`."""
+    by_lease: dict[datetime, list[int]] = defaultdict(list)
+    for claim in claims:
+        by_lease[claim.lease_until].append(claim.message.outbox_id)
+    now = timezone.now()
+    # Only rows still under this claim's lease: one claimed again since is not ours to hand back.
+    return sum(
+        NotificationOutbox.objects.filter(pk__in=ids, status=NotificationStatus.SENDING, locked_until=lease).update(
+            status=NotificationStatus.PENDING, locked_until=None, next_attempt_at=not_before, updated_at=now
+        )
+        for lease, ids in by_lease.items()
+    )
