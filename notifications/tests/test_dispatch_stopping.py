@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import OperationalError
 from django.utils import timezone
 
@@ -112,8 +113,10 @@ def test_renewing_a_lease_extends_it_and_keeps_rows_taken_by_someone_else_theirs
     # Someone reclaimed `second` after the lease expired: it carries their token now.
     theirs = timezone.now() + timedelta(seconds=99)
     NotificationOutbox.objects.filter(pk=second.pk).update(locked_until=theirs)
-    assert outbox_renew_leases(leases=[lease]) == 1
-    assert lease.until > old_until and claims[1].lease_until == lease.until
+    with time_machine.travel(timezone.now() + timedelta(seconds=10), tick=False):
+        assert outbox_renew_leases(leases=[lease]) == 1
+    # Ten seconds on, the new lease ends later than the old one (each carries up to 1 s of token).
+    assert lease.until > old_until + timedelta(seconds=8) and claims[1].lease_until == lease.until
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.locked_until == lease.until
