@@ -42,3 +42,18 @@ def outbox_deliverable(now: datetime | None = None) -> QuerySet[NotificationOutb
     due = Q(status=NotificationStatus.PENDING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     lease_expired = Q(status=NotificationStatus.SENDING) & (Q(locked_until__isnull=True) | Q(locked_until__lt=now))
     return NotificationOutbox.objects.filter(due | lease_expired, channel__active=True, channel__paused=False)
+
+
+def outbox_oldest_due_age(now: datetime | None = None) -> float | None:
+    """Seconds the longest-waiting deliverable notification has been due, or None when none is."""
+    now = now or timezone.now()
+    deliverable = outbox_deliverable(now)
+    waiting = [
+        deliverable.filter(next_attempt_at__isnull=False)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)[:1],
+        # Due as soon as possible: waiting since it was made (or handed back).
+        deliverable.filter(next_attempt_at__isnull=True).order_by("id").values_list("created_at", flat=True)[:1],
+    ]
+    since = [value for query in waiting for value in query]
+    return max((now - min(since)).total_seconds(), 0.0) if since else None

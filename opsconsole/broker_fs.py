@@ -133,3 +133,5 @@ class Transport(filesystem.Transport):
     Channel = Channel
     # The broker state is per transport class in kombu; keep this class's apart from kombu's.
     global_state = filesystem.virtual.BrokerState()
+    # A folder has no host: without this kombu warns "No hostname was supplied" on every publish.
+    default_connection_params = {"port": None, "hostname": None}

@@ -6,7 +6,7 @@ import os
 
 from celery import Celery, bootsteps
 from celery.app.amqp import AMQP
-from celery.signals import worker_init, worker_process_init, worker_shutting_down
+from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown, worker_shutting_down
 from kombu import Connection
 from kombu.transport import TRANSPORT_ALIASES
 
@@ -113,3 +113,23 @@ def ensure_broker_folders() -> None:
         folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
         if folder:
             os.makedirs(folder, exist_ok=True)
+
+
+_heartbeat = {}
+
+
+@worker_ready.connect
+def _start_heartbeat(sender=None, **_kwargs) -> None:
+    """Say in the shared cache that this worker is alive (read by /health)."""
+    from opsconsole.liveness import WorkerHeartbeat
+
+    hostname = getattr(sender, "hostname", None) or "worker"
+    _heartbeat["worker"] = heartbeat = WorkerHeartbeat(hostname)
+    heartbeat.start()
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(**_kwargs) -> None:
+    heartbeat = _heartbeat.pop("worker", None)
+    if heartbeat is not None:
+        heartbeat.stop()

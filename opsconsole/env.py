@@ -12,6 +12,23 @@ import stat
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _load_env_file() -> None:
+    """Read `.env` (or OPSCONSOLE_ENV_FILE; empty for none) into the environment, below real variables.
+
+    So `make run`'s three processes and any `manage.py` command run from a plain shell see
+    the same configuration: a command that lacked a variable the worker had once refused a
+    loopback target and failed a message for good.
+    """
+    path = os.environ.get("OPSCONSOLE_ENV_FILE", str(BASE_DIR / ".env"))
+    if path and Path(path).is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
+_load_env_file()
 VAR_DIR = Path(os.environ.get("OPSCONSOLE_VAR_DIR", BASE_DIR / "var")).resolve()
 
 _TRUE = {"1", "true", "yes", "on"}

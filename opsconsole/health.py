@@ -123,6 +123,61 @@ class BrokerCheck(HealthCheck):
         return {"transport": transport}
 
 
+class WorkersCheck(HealthCheck):
+    """Celery workers seen alive (their heartbeat in the shared cache) within the last 30 s."""
+
+    name = "workers"
+
+    def run(self) -> dict[str, Any]:
+        from opsconsole import liveness
+
+        alive = liveness.workers_alive()
+        if not alive:
+            raise HealthCheckFailed(f"no worker seen: none sent a heartbeat in {liveness.WORKER_DOWN_AFTER:.0f} s")
+        return {"alive": len(alive)}
+
+
+class BeatCheck(HealthCheck):
+    """Celery beat ticked within three delivery-sweep intervals."""
+
+    name = "beat"
+
+    def run(self) -> dict[str, Any]:
+        from opsconsole import liveness
+
+        limit = 3 * _sweep_interval()
+        last = liveness.beat_last_tick()
+        if last is None:
+            raise HealthCheckFailed("beat not seen: no tick recorded")
+        age = time.time() - last
+        if age > limit:
+            raise HealthCheckFailed(f"beat late: last tick {age:.0f} s ago (limit {limit:.0f} s)")
+        return {"last_tick_age_s": round(age, 1)}
+
+
+class OutboxLagCheck(HealthCheck):
+    """The oldest deliverable notification waits less than OPSCONSOLE_HEALTH_MAX_LAG_SECONDS."""
+
+    name = "outbox_lag"
+
+    def run(self) -> dict[str, Any]:
+        from notifications.selectors import outbox_oldest_due_age
+
+        limit = float(getattr(settings, "OPSCONSOLE_HEALTH_MAX_LAG_SECONDS", 300))
+        age = outbox_oldest_due_age()
+        if age is not None and age > limit:
+            raise HealthCheckFailed(
+                f"outbox lagging: the oldest due notification waits {age:.0f} s (limit {limit:.0f} s)"
+            )
+        return {"oldest_due_s": None if age is None else round(age, 1)}
+
+
+def _sweep_interval() -> float:
+    entry = settings.CELERY_BEAT_SCHEDULE.get("notifications-dispatch-due", {})
+    schedule = entry.get("schedule", 5.0)
+    return float(schedule) if isinstance(schedule, int | float) else 60.0
+
+
 class MaintenanceProbe:
     """The mode in force, read without writing to the cache (unlike the shield's reads)."""
 
@@ -135,7 +190,7 @@ class MaintenanceProbe:
             return {"mode": "unknown", "error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
-CHECKS: list[type[HealthCheck]] = [DatabaseCheck, CacheCheck, BrokerCheck]
+CHECKS: list[type[HealthCheck]] = [DatabaseCheck, CacheCheck, BrokerCheck, WorkersCheck, BeatCheck, OutboxLagCheck]
 
 
 def run_checks() -> tuple[str, dict[str, Any]]:

@@ -1,7 +1,9 @@
 """Root URLs: the admin, /health and the /system API (each app mounts its own urls)."""
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from opsconsole import health
@@ -23,6 +25,8 @@ admin.site.index_title = "Operations"
 
 urlpatterns = [
     re_path(r"^health/?$", health.health_view, name="health"),
+    # Browsers ask for /favicon.ico on every page (the API docs too): a 404 was a console error each time.
+    path("favicon.ico", RedirectView.as_view(url=static("opsconsole/favicon.ico"), permanent=True)),
     re_path(r"^system/?$", SystemRootView.as_view(), name="system-root"),
     re_path(r"^system/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^system/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),

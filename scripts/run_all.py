@@ -179,13 +179,22 @@ def kill_leftovers(child: Child) -> None:
         os.killpg(child.proc.pid, signal.SIGKILL)
 
 
+def password_hint(var: Path) -> str:
+    """Where the admin password really is (bootstrap_admin writes the file only when it generated one)."""
+    if os.environ.get("OPSCONSOLE_ADMIN_PASSWORD"):
+        return "password from OPSCONSOLE_ADMIN_PASSWORD"
+    if (var / "admin-password").exists():
+        return f"password in {var / 'admin-password'} unless changed since"
+    return "the password you set"
+
+
 def main() -> int:
     port = os.environ.get("PORT", "8000")
     var = Path(os.environ.get("OPSCONSOLE_VAR_DIR", ROOT / "var"))
     var.mkdir(exist_ok=True)
     print(
         f"\nOpsConsole on http://127.0.0.1:{port}\n"
-        f"  admin:    http://127.0.0.1:{port}/admin/  (user admin, password in var/admin-password)\n"
+        f"  admin:    http://127.0.0.1:{port}/admin/  (user admin, {password_hint(var)})\n"
         f"  API docs: http://127.0.0.1:{port}/system/docs/\n"
         f"  health:   http://127.0.0.1:{port}/health\n"
         "A process that dies is restarted. Ctrl-C stops web, worker and beat.\n",

@@ -14,3 +14,5 @@ os.environ.setdefault("OPSCONSOLE_BROKER_DIR", str(Path(__file__).resolve().pare
 os.environ.setdefault("OPSCONSOLE_API_THROTTLE_WRITE", "100000/min")
 os.environ.setdefault("OPSCONSOLE_API_THROTTLE_READ", "100000/min")
 os.environ.setdefault("OPSCONSOLE_API_AUTH_FAILURE_LIMIT", "100000")
+# A developer's .env must not change what the tests see (nor the workers they start).
+os.environ.setdefault("OPSCONSOLE_ENV_FILE", "")

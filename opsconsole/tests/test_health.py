@@ -10,6 +10,7 @@ from django.test import override_settings
 from maintenance.models import MaintenanceState
 from maintenance.state import CACHE_KEY
 from maintenance.tests.factories import MaintenanceStateFactory
+from opsconsole import liveness
 from opsconsole.testing import port_open
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +22,14 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_all_checks_ok_gives_200_with_the_mode(anon_api):
+@pytest.fixture
+def alive():
+    """A worker and beat that have just sent their heartbeats."""
+    liveness.worker_beat("celery@test")
+    liveness.beat_ticked()
+
+
+def test_all_checks_ok_gives_200_with_the_mode(anon_api, alive):
     response = anon_api.get("/health")
     assert response.status_code == 200
     body = response.json()
@@ -30,8 +38,45 @@ def test_all_checks_ok_gives_200_with_the_mode(anon_api):
         "database": "ok",
         "cache": "ok",
         "broker": "ok",
+        "workers": "ok",
+        "beat": "ok",
+        "outbox_lag": "ok",
     }
+    assert body["checks"]["workers"]["alive"] == 1
     assert body["maintenance"] == {"mode": "normal"}
+
+
+def test_no_worker_heartbeat_for_30_seconds_is_degraded_naming_workers(anon_api, alive):
+    liveness.worker_beat("celery@test", now=time.time() - 31)
+    response = anon_api.get("/health")
+    assert response.status_code == 200  # still serving: a load balancer keeps the replica
+    body = response.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["workers"]["status"] == "down"
+    assert body["checks"]["beat"]["status"] == "ok"
+
+
+def test_a_beat_that_stopped_ticking_is_degraded(anon_api, alive):
+    liveness.beat_ticked(now=time.time() - 16)  # three 5 s sweep intervals
+    body = anon_api.get("/health").json()
+    assert body["status"] == "degraded" and body["checks"]["beat"]["status"] == "down"
+
+
+def test_a_notification_due_longer_than_the_limit_is_degraded(anon_api, alive, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.models import NotificationOutbox
+    from notifications.tests.factories import OutboxFactory
+
+    settings.OPSCONSOLE_HEALTH_MAX_LAG_SECONDS = 60
+    row = OutboxFactory()
+    assert anon_api.get("/health").json()["checks"]["outbox_lag"]["status"] == "ok"
+    NotificationOutbox.objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(seconds=61))
+    body = anon_api.get("/health").json()
+    assert body["status"] == "degraded" and body["checks"]["outbox_lag"]["status"] == "down"
+    assert body["checks"]["outbox_lag"]["error"] == "outbox lagging"  # the kind, not the figures, for anonymous callers
 
 
 def test_health_reports_the_maintenance_mode(anon_api):
@@ -155,3 +200,17 @@ def test_reachable_redis_broker_is_ok(anon_api):
     with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:6379/2", CELERY_BROKER_TRANSPORT_OPTIONS={}):
         body = anon_api.get("/health").json()
     assert body["checks"]["broker"] == {**body["checks"]["broker"], "status": "ok", "transport": "redis"}
+
+
+@pytest.mark.broker
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_is_seen_alive_while_it_runs_and_gone_when_it_stops(settings):
+    from opsconsole.testing import celery_worker, wait_for
+
+    cache_env = {}
+    if settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
+        cache_env["OPSCONSOLE_CACHE_DIR"] = str(settings.CACHES["default"]["LOCATION"])
+    with celery_worker(**cache_env):
+        wait_for(liveness.workers_alive, timeout=30, message="the worker's heartbeat")
+    assert liveness.workers_alive() == {}  # a clean stop takes it off the list at once

@@ -25,3 +25,13 @@ def test_static_assets_are_served_without_debug(collected_static, path):
     response = Client().get(path)
     assert response.status_code == 200
     assert b"".join(response.streaming_content)
+
+
+def test_the_favicon_is_served_so_browsers_log_no_404(client):
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"] == "/static/opsconsole/favicon.ico"
+    icon = finders.find("opsconsole/favicon.ico")
+    with open(icon, "rb") as handle:
+        assert handle.read(4) == b"\x00\x00\x01\x00"  # an ICO header

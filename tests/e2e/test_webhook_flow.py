@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from playwright.sync_api import expect
 from standardwebhooks.webhooks import Webhook
 
 from notifications.models import AttemptOutcome, NotificationChannel, NotificationOutbox, NotificationStatus
@@ -66,8 +67,9 @@ def test_webhook_channel_test_notification_is_delivered_and_audited(page, staff_
     page.goto(f"/admin/notifications/notificationoutbox/?status__exact=sent&channel__id__exact={channel.pk}")
     page.click(f'#result_list a[href*="/{outbox.pk}/"]')
     inline = page.locator(".inline-group")
-    assert "Sent" in inline.inner_text()
-    assert "204" in inline.inner_text()
+    # expect() waits for the page the click opened; inner_text() right away read it half-rendered under load.
+    expect(inline).to_contain_text("Sent")
+    expect(inline).to_contain_text("204")
     screenshot("sent-with-its-attempt")
 
     page.goto("/admin/")
