@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, BinaryIO, ClassVar
 
+from exports.conf import exports_settings
 from exports.exceptions import ExportFailed
 from exports.registry import Column, Kind
 
@@ -122,9 +123,7 @@ class FormatWriter(ABC):
 
 
 def _escapes_formulas() -> bool:
-    from exports import conf
-
-    return bool(conf.get("CSV_ESCAPE_FORMULAS"))
+    return bool(exports_settings.CSV_ESCAPE_FORMULAS)
 
 
 def _quoted_name(name: str) -> str:
@@ -353,8 +352,6 @@ class ParquetWriter(FormatWriter):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from exports import conf
-
         types = {
             Kind.INT: pa.int64(),
             Kind.STR: pa.string(),
@@ -370,7 +367,7 @@ class ParquetWriter(FormatWriter):
                 for c in self.columns
             ]
         )
-        self._row_group = int(conf.get("PARQUET_ROW_GROUP"))
+        self._row_group = int(exports_settings.PARQUET_ROW_GROUP)
         # Chunks become Arrow batches at once (compact columns, not Python tuples) until a row group is full.
         self._batches: list[Any] = []
         self._buffered = 0

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
-from exports import conf, services
+from exports import services
+from exports.conf import exports_settings
 from exports.exceptions import ExportInterrupted
 
 
+class ExportTask(Task):
+    """The time limits come from EXPORTS when a worker starts a job, not when this module is imported.
+
+    Celery's worker reads `task.soft_time_limit`/`task.time_limit` for each request that
+    carries no limits of its own, so `override_settings` and the settings in force apply.
+    """
+
+    @property
+    def soft_time_limit(self) -> float:
+        return exports_settings.SOFT_TIME_LIMIT
+
+    @property
+    def time_limit(self) -> float:
+        return exports_settings.TIME_LIMIT
+
+
 @shared_task(
+    base=ExportTask,
     name="exports.tasks.run_export",
     acks_late=True,
     reject_on_worker_lost=True,
-    soft_time_limit=conf.get("SOFT_TIME_LIMIT"),
-    time_limit=conf.get("TIME_LIMIT"),
     ignore_result=True,
     # A database error mid-export puts the job back to pending; retry it after a pause.
     autoretry_for=(ExportInterrupted,),

@@ -18,13 +18,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def enqueued(monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "_enqueue_on_commit", sent.append)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", sent.append)
     return sent
 
 
 def completed_job(content=b"id\n1\n", **fields):
     job = ExportJobFactory(status=JobStatus.COMPLETED, **fields)
-    name = default_storage.save(f"exports/{job.pk}/{services.download_name(job)}", ContentFile(content))
+    name = default_storage.save(f"exports/{job.pk}/{job.download_name}", ContentFile(content))
     now = timezone.now()
     ExportJob.objects.filter(pk=job.pk).update(
         file=name,
@@ -32,7 +32,7 @@ def completed_job(content=b"id\n1\n", **fields):
         sha256=hashlib.sha256(content).hexdigest(),
         completed_at=now,
         expires_at=now + timedelta(days=7),
-        storage_url=services.download_path(job.pk),
+        storage_url=job.download_path,
     )
     job.refresh_from_db()
     return job

@@ -29,7 +29,7 @@ from opsconsole.testing import wait_for, worker_env
 @pytest.fixture
 def no_enqueue(monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "_enqueue_on_commit", sent.append)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", sent.append)
     return sent
 
 
@@ -43,7 +43,10 @@ def temp_file(job_id: int, attempt: int, content: bytes = b"id,subject\n1,half a
 
 
 def test_the_stale_time_comes_from_the_environment():
-    code = "import django; django.setup(); from exports import conf; print(conf.get('STALE_SECONDS'))"
+    code = (
+        "import django; django.setup(); "
+        "from exports.conf import exports_settings; print(exports_settings.STALE_SECONDS)"
+    )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "opsconsole.settings"}
     default = subprocess.run([sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True)
     env["OPSCONSOLE_EXPORT_STALE_SECONDS"] = "25"
@@ -151,7 +154,7 @@ def test_a_starting_worker_removes_orphaned_temp_files_but_not_live_ones(setting
 @pytest.mark.django_db
 def test_a_partial_file_is_never_served(settings, export_storage):
     job = ExportJobFactory(status=JobStatus.RUNNING, attempts=1, heartbeat_at=timezone.now())
-    name = default_storage.save(f"exports/{job.pk}/{services.download_name(job)}", ContentFile(b"id\n1\n"))
+    name = default_storage.save(f"exports/{job.pk}/{job.download_name}", ContentFile(b"id\n1\n"))
     ExportJob.objects.filter(pk=job.pk).update(file=name)  # even if a row pointed at it
     job.refresh_from_db()
     with pytest.raises(ExportNotReady):

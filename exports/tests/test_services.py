@@ -16,7 +16,7 @@ from opsconsole.testing import require_postgres
 @pytest.fixture
 def no_enqueue(monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "_enqueue_on_commit", sent.append)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", sent.append)
     return sent
 
 
@@ -208,7 +208,7 @@ def test_a_worker_that_was_given_up_on_can_never_finish_the_newer_attempt(
             # The beat task thinks this worker is dead; another worker claims the job.
             ExportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
             services.export_jobs_recover_stale()
-            assert services._claim(job.pk) == 2
+            assert services.export_job_claim(job.pk) == 2
         return report(self, rows, force=force)
 
     monkeypatch.setattr(engine.Progress, "report", superseded_midway)
@@ -438,7 +438,7 @@ def test_two_identical_requests_at_once_on_postgres_make_one_job(no_enqueue, mon
 
     from django.db import connection
 
-    real_find = services.export_job_find_active_duplicate
+    real_find = services.create.export_job_find_active_duplicate
     first_checked, release_first = threading.Event(), threading.Event()
     calls = []
 
@@ -450,7 +450,7 @@ def test_two_identical_requests_at_once_on_postgres_make_one_job(no_enqueue, mon
             release_first.wait(10)
         return found
 
-    monkeypatch.setattr(services, "export_job_find_active_duplicate", find_then_hold)
+    monkeypatch.setattr(services.create, "export_job_find_active_duplicate", find_then_hold)
     results = []
 
     def create():
