@@ -265,7 +265,7 @@ def test_time_budget_stops_a_purge_as_partial_and_a_rerun_finishes(frozen, monke
             return self.now
 
     clock = Clock()
-    monkeypatch.setattr(services, "time", clock)
+    monkeypatch.setattr(services.engine, "time", clock)
 
     def batch_takes_ten_seconds(run):
         if run.deleted:
@@ -375,7 +375,7 @@ def test_conditions_that_join_another_table_are_purged_through_the_orm_path(froz
         muted = OutboxFactory(channel__name="muted", created_at=CUTOFF - SECOND)
         loud = OutboxFactory(channel__name="loud", created_at=CUTOFF - SECOND)
         expired = registry.get("test.muted_outbox").expired(CUTOFF)
-        assert isinstance(services._statements(expired, "default"), services._OrmStatements)
+        assert isinstance(services.statements.batch_statements(expired, "default"), services.statements.OrmStatements)
 
         result = purge_now(categories=["test.muted_outbox"], trigger="command")
     finally:
@@ -398,7 +398,7 @@ def test_a_purge_stops_between_batches_when_maintenance_mode_starts(frozen, monk
             return self.now
 
     clock = Clock()
-    monkeypatch.setattr(services, "time", clock)
+    monkeypatch.setattr(services.engine, "time", clock)
 
     def switch_to_read_only_after_the_first_batch(run):
         if run.deleted == 2 and run.finished_at is None:
