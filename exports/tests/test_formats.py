@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.files.storage import default_storage
 
-from exports import formats, services
+from exports import cells, formats, services
 from exports.models import JobStatus
 from exports.registry import Column, Kind
 from exports.tests.factories import OutboxFactory
@@ -157,22 +157,22 @@ def test_an_empty_selection_still_makes_a_readable_file(monkeypatch):
 
 
 def test_csv_field_quotes_exactly_what_postgres_copy_quotes():
-    assert formats.csv_field("plain") == "plain"
-    assert formats.csv_field("") == '""'
-    assert formats.csv_field("a,b") == '"a,b"'
-    assert formats.csv_field('say "hi"') == '"say ""hi"""'
-    assert formats.csv_field("two\nlines") == '"two\nlines"'
-    assert formats.csv_field(" padded ") == " padded "
-    assert formats.csv_field("\\.") == "\\."
-    assert formats.csv_field("\\.", single_column=True) == '"\\."'
+    assert cells.csv_field("plain") == "plain"
+    assert cells.csv_field("") == '""'
+    assert cells.csv_field("a,b") == '"a,b"'
+    assert cells.csv_field('say "hi"') == '"say ""hi"""'
+    assert cells.csv_field("two\nlines") == '"two\nlines"'
+    assert cells.csv_field(" padded ") == " padded "
+    assert cells.csv_field("\\.") == "\\."
+    assert cells.csv_field("\\.", single_column=True) == '"\\."'
 
 
 def test_timestamps_print_as_postgres_prints_them_in_utc():
     from zoneinfo import ZoneInfo
 
     paris = datetime(2026, 6, 1, 12, 0, 0, 120000, tzinfo=ZoneInfo("Europe/Paris"))
-    assert formats.pg_timestamptz_text(paris) == "2026-06-01 10:00:00.12+00"
-    assert formats.pg_timestamptz_text(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02 03:04:05+00"
+    assert cells.pg_timestamptz_text(paris) == "2026-06-01 10:00:00.12+00"
+    assert cells.pg_timestamptz_text(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02 03:04:05+00"
 
 
 def test_a_snapshot_of_csv_files_reads_back_from_the_zip(monkeypatch):
