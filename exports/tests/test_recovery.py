@@ -246,3 +246,38 @@ def test_a_worker_killed_mid_write_is_recovered_and_leaves_no_partial_file(
     job.refresh_from_db()
     assert (job.status, job.attempts, job.rows_written) == (JobStatus.COMPLETED, 2, 300)
     assert files_under(worker_var / "tmp" / "exports") == []
+
+
+@pytest.mark.django_db
+def test_a_running_job_whose_worker_died_is_requeued(no_enqueue, settings):
+    settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 60, "MAX_ATTEMPTS": 3}
+    long_ago = timezone.now() - timedelta(minutes=5)
+    dead = ExportJobFactory(status=JobStatus.RUNNING, attempts=1, heartbeat_at=long_ago, rows_written=7)
+    alive = ExportJobFactory(status=JobStatus.RUNNING, attempts=1, heartbeat_at=timezone.now(), requested_by="b")
+    counts = services.export_jobs_recover_stale()
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert counts == {"requeued": 1, "failed": 0, "resent": 0}
+    assert dead.status == JobStatus.PENDING and dead.rows_written == 0
+    assert alive.status == JobStatus.RUNNING
+    assert no_enqueue == [dead.pk]
+
+
+@pytest.mark.django_db
+def test_a_job_whose_worker_keeps_dying_is_failed_with_a_reason(no_enqueue, settings):
+    settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 60, "MAX_ATTEMPTS": 2}
+    job = ExportJobFactory(status=JobStatus.RUNNING, attempts=2, heartbeat_at=timezone.now() - timedelta(hours=1))
+    services.export_jobs_recover_stale()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "stopped responding" in job.error_message and "2 times" in job.error_message
+    assert no_enqueue == []
+
+
+@pytest.mark.django_db
+def test_a_pending_job_whose_message_was_lost_is_sent_again(no_enqueue, settings):
+    settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 60}
+    job = ExportJobFactory(heartbeat_at=timezone.now() - timedelta(minutes=10))
+    ExportJobFactory(heartbeat_at=timezone.now(), requested_by="fresh")
+    assert services.export_jobs_recover_stale() == {"requeued": 0, "failed": 0, "resent": 1}
+    assert no_enqueue == [job.pk]

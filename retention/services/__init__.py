@@ -12,15 +12,14 @@ The names below are the public surface; import them from `retention.services`.
 """
 
 from retention.services.engine import ProgressCallback, purge_execute
-from retention.services.interrupted import INTERRUPTED, purge_runs_fail_interrupted
+from retention.services.interrupted import purge_runs_fail_interrupted
 from retention.services.policies import DAYS_TO_KEEP_MAX, DAYS_TO_KEEP_MIN, policy_upsert
 from retention.services.purge_requests import purge_enqueue, purge_now, purge_preview, purge_scheduled, purge_submit
-from retention.services.runs import PurgeResult, Skipped, purge_run_as_dict
+from retention.services.runs import PurgeResult, Skipped
 
 __all__ = [
     "DAYS_TO_KEEP_MAX",
     "DAYS_TO_KEEP_MIN",
-    "INTERRUPTED",
     "ProgressCallback",
     "PurgeResult",
     "Skipped",
@@ -29,7 +28,6 @@ __all__ = [
     "purge_execute",
     "purge_now",
     "purge_preview",
-    "purge_run_as_dict",
     "purge_runs_fail_interrupted",
     "purge_scheduled",
     "purge_submit",
