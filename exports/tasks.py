@@ -10,19 +10,34 @@ from exports.exceptions import ExportInterrupted
 
 
 class ExportTask(Task):
-    """The time limits come from EXPORTS when a worker starts a job, not when this module is imported.
+    """The time limits are read from EXPORTS when asked for, not when this module is imported.
 
-    Celery's worker reads `task.soft_time_limit`/`task.time_limit` for each request that
-    carries no limits of its own, so `override_settings` and the settings in force apply.
+    A worker asks when it starts consuming (Celery builds each task's request class then),
+    so it uses the settings in force at its start; tests and `override_settings` see the
+    current values. A limit set by `celery control time_limit` wins until the worker restarts.
     """
+
+    _overrides: dict[str, float | None]
+
+    def _limit(self, name: str) -> float:
+        override = getattr(self, "_overrides", {}).get(name)
+        return override if override is not None else exports_settings.get(name.upper())
 
     @property
     def soft_time_limit(self) -> float:
-        return exports_settings.SOFT_TIME_LIMIT
+        return self._limit("soft_time_limit")
+
+    @soft_time_limit.setter
+    def soft_time_limit(self, value: float | None) -> None:
+        self._overrides = {**getattr(self, "_overrides", {}), "soft_time_limit": value}
 
     @property
     def time_limit(self) -> float:
-        return exports_settings.TIME_LIMIT
+        return self._limit("time_limit")
+
+    @time_limit.setter
+    def time_limit(self, value: float | None) -> None:
+        self._overrides = {**getattr(self, "_overrides", {}), "time_limit": value}
 
 
 @shared_task(

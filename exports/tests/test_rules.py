@@ -104,6 +104,12 @@ def test_the_task_time_limits_are_read_when_a_job_runs_not_at_import(settings):
     assert (tasks.run_export.soft_time_limit, tasks.run_export.time_limit) == (60, 90)
 
 
+def test_a_time_limit_set_by_celery_control_wins_over_the_settings(monkeypatch):
+    monkeypatch.setattr(tasks.run_export, "_overrides", {}, raising=False)
+    tasks.run_export.soft_time_limit, tasks.run_export.time_limit = 5, 10  # what `celery control time_limit` does
+    assert (tasks.run_export.soft_time_limit, tasks.run_export.time_limit) == (5, 10)
+
+
 @pytest.mark.parametrize("control_flow", [ExportFailed, ExportCancelled, ExportInterrupted])
 def test_the_engine_control_flow_never_reaches_a_client_as_a_domain_error(control_flow):
     assert not issubclass(control_flow, errors.OpsConsoleError)
