@@ -41,7 +41,7 @@ CHILD = textwrap.dedent(
     django.setup()
     from django.core.files.storage import default_storage
     from exports import services
-    services._enqueue_on_commit = lambda job_id: None  # the child is the worker
+    services.enqueue.export_job_enqueue = lambda job_id: None  # the child is the worker
     args = json.loads(sys.argv[1])
     job, _ = services.export_job_create(job_type="notifications.outbox", format=args["format"],
                                         filter_params=args["filters"], requested_by=args["label"])

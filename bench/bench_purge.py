@@ -116,7 +116,7 @@ def _child() -> None:
     import django
 
     django.setup()
-    from retention.conf import retention_setting
+    from retention.conf import retention_settings
     from retention.services import purge_now
 
     batches = 0
@@ -138,7 +138,7 @@ def _child() -> None:
                 "matched": run.matched,
                 # progress() is called once after the count, once per batch and once at the end.
                 "batches": max(0, batches - 2),
-                "batch_size": retention_setting("BATCH_SIZE"),
+                "batch_size": retention_settings.BATCH_SIZE,
                 "longest_batch_ms": result.longest_batch_seconds * 1000,
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }

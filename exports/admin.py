@@ -198,7 +198,7 @@ class ExportJobAdmin(SafeModelAdmin):
     def download(self, job: ExportJob):
         if job.status != JobStatus.COMPLETED or not job.file:
             return "—"
-        return format_html('<a href="{}">download</a>', services.download_path(job.pk))
+        return format_html('<a href="{}">download</a>', job.download_path)
 
     @admin.action(description="Cancel the selected jobs (pending or running)", permissions=["change"])
     def cancel_jobs(self, request, queryset):

@@ -1,10 +1,14 @@
-"""The EXPORTS settings dict, read on every access so `override_settings` is honoured."""
+"""The EXPORTS settings: defaults here, the environment mapped in settings.py.
+
+Read them as `exports_settings.STALE_SECONDS`: every access reads settings again, so
+`override_settings` applies and nothing is frozen at import time.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from opsconsole.conf import AppSettings
 
 DEFAULTS: dict[str, Any] = {
     # A job whose rows exceed this fails with a clear message; it is never truncated.
@@ -24,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "HEARTBEAT_SECONDS": 5.0,
     # A job re-queued this many times after its worker died is failed instead.
     "MAX_ATTEMPTS": 3,
-    # Celery time limits of one export (seconds).
+    # Celery time limits of one export (seconds); applied when the task starts, not at import.
     "SOFT_TIME_LIMIT": 3 * 3600,
     "TIME_LIMIT": 3 * 3600 + 120,
     # Where files are written before they go to storage (default var/tmp/exports); keep it on
@@ -37,9 +41,4 @@ DEFAULTS: dict[str, Any] = {
     "CSV_ESCAPE_FORMULAS": True,
 }
 
-
-def get(name: str) -> Any:
-    """One EXPORTS setting, falling back to its default."""
-    if name not in DEFAULTS:
-        raise KeyError(f"unknown EXPORTS setting {name!r}")
-    return getattr(settings, "EXPORTS", {}).get(name, DEFAULTS[name])
+exports_settings = AppSettings("EXPORTS", DEFAULTS)

@@ -26,7 +26,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql.constants import MULTI
 from django.utils import timezone
 
-from exports import conf
+from exports.conf import exports_settings
 from exports.exceptions import ExportCancelled, ExportFailed
 from exports.formats import FormatWriter, get_writer
 from exports.registry import Dataset
@@ -34,7 +34,7 @@ from opsconsole.env import VAR_DIR
 
 
 def temp_dir() -> Path:
-    path = Path(conf.get("TEMP_DIR") or VAR_DIR / "tmp" / "exports")
+    path = Path(exports_settings.TEMP_DIR or VAR_DIR / "tmp" / "exports")
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -154,7 +154,7 @@ class Progress:
         self.job_id = job_id
         self.attempt = attempt
         self.on_flush = on_flush
-        self.interval = float(conf.get("PROGRESS_INTERVAL"))
+        self.interval = float(exports_settings.PROGRESS_INTERVAL)
         self.rows = 0
         self.base = 0  # rows of earlier datasets in a snapshot
         self._last = time.monotonic()
@@ -201,7 +201,7 @@ def count_rows(conn: BaseDatabaseWrapper, dataset: Dataset, params: Mapping[str,
 
 
 def check_row_cap(total: int, *, what: str) -> None:
-    cap = int(conf.get("ROW_CAP"))
+    cap = int(exports_settings.ROW_CAP)
     if total > cap:
         raise ExportFailed(
             f"{what} selects {total:,} rows, more than the row cap of {cap:,} (EXPORTS['ROW_CAP']); "
@@ -210,7 +210,7 @@ def check_row_cap(total: int, *, what: str) -> None:
 
 
 def use_copy(conn: BaseDatabaseWrapper, writer_class: type[FormatWriter]) -> bool:
-    return bool(writer_class.copy_options) and conn.vendor == "postgresql" and bool(conf.get("USE_COPY"))
+    return bool(writer_class.copy_options) and conn.vendor == "postgresql" and bool(exports_settings.USE_COPY)
 
 
 def write_dataset(
@@ -253,8 +253,8 @@ def write_dataset(
 def _python_rows(
     conn: BaseDatabaseWrapper, dataset: Dataset, params: Mapping[str, Any], writer: FormatWriter, progress: Progress
 ) -> int:
-    chunk_size = int(conf.get("CHUNK_SIZE"))
-    cap = int(conf.get("ROW_CAP"))
+    chunk_size = int(exports_settings.CHUNK_SIZE)
+    cap = int(exports_settings.ROW_CAP)
     compiler = dataset.rows_queryset(params).query.get_compiler(connection=conn)
     # execute_sql(MULTI) yields the rows a fetch at a time from a server-side cursor on
     # PostgreSQL; closing the generator closes that cursor while the connection is still open.

@@ -1,58 +1,68 @@
-"""Errors of the export engine; the /system handler maps them to 400/404/409/410."""
+"""Errors of the export app.
+
+The domain errors subclass the kinds of opsconsole/errors.py (no HTTP here: the /system
+handler maps kinds to statuses). The engine's control-flow exceptions (ExportFailed,
+ExportCancelled, ExportInterrupted) are plain exceptions: they steer a running job to its
+end state and never reach a client.
+"""
 
 from __future__ import annotations
 
-from opsconsole.api.exceptions import Conflict, Forbidden, Gone, InvalidInput, NotFound, OpsConsoleError, Unavailable
+from opsconsole import errors
 
 
-class ExportError(OpsConsoleError):
-    """Base of every export error."""
+class ExportError(errors.OpsConsoleError):
+    """Base of every export error a caller may see."""
 
 
-class UnknownDataset(InvalidInput, ExportError):
+class UnknownDataset(errors.InvalidInput, ExportError):
     default_detail = "Unknown dataset."
 
 
-class InvalidExportRequest(InvalidInput, ExportError):
+class InvalidExportRequest(errors.InvalidInput, ExportError):
     default_detail = "Invalid export request."
 
 
-class DatasetForbidden(Forbidden, ExportError):
+class DatasetForbidden(errors.Forbidden, ExportError):
     """The user may not read the rows of a dataset (Django's view permission on its model)."""
 
     default_detail = "You may not export this dataset."
 
 
-class ExportsPaused(Unavailable, ExportError):
+class ExportsPaused(errors.Unavailable, ExportError):
     """No new export while maintenance mode is not normal (nothing is written)."""
 
     def __init__(self, mode: str) -> None:
         super().__init__(f"Maintenance mode is {mode!r}: no new exports until it is back to normal.", mode=mode)
 
 
-class ExportJobNotFound(NotFound, ExportError):
+class ExportJobNotFound(errors.NotFound, ExportError):
     default_detail = "Export job not found."
 
 
-class IllegalTransition(Conflict, ExportError):
+class IllegalTransition(errors.IllegalTransition, ExportError):
     default_detail = "That status change is not allowed."
 
 
-class ExportNotReady(Conflict, ExportError):
+class ExportNotReady(errors.Conflict, ExportError):
     default_detail = "The export has not completed."
 
 
-class ExportGone(Gone, ExportError):
+class ExportGone(errors.Gone, ExportError):
     default_detail = "The export file is no longer available."
 
 
-class ExportFailed(ExportError):
+class ExportStopped(Exception):
+    """Base of the engine's control flow: a running job must end now (not an error a client sees)."""
+
+
+class ExportFailed(ExportStopped):
     """Raised while writing: the job ends `failed` with this message (row cap, format limits)."""
 
 
-class ExportCancelled(ExportError):
+class ExportCancelled(ExportStopped):
     """Raised while writing when the job was cancelled; the partial file is removed."""
 
 
-class ExportInterrupted(ExportError):
+class ExportInterrupted(ExportStopped):
     """The database went away mid-export: the job is pending again and the task retries it."""

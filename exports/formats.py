@@ -9,79 +9,25 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC
 from typing import Any, BinaryIO, ClassVar
 
+from exports.cells import (
+    CSV_NEEDS_QUOTES,
+    CSV_TEXT,
+    FORMULA_TRIGGERS,
+    bool_text,
+    csv_field,
+    pg_json_timestamptz,
+    sql_escape_formula,
+)
+from exports.conf import exports_settings
 from exports.exceptions import ExportFailed
 from exports.registry import Column, Kind
 
 Row = Sequence[Any]
-
-# --- CSV text, byte-identical to PostgreSQL's `COPY ... WITH (FORMAT csv)` ---------------
-# COPY quotes a value when it holds the delimiter, the quote, CR or LF, or is the empty
-# string (an unquoted empty field means NULL); `\.` alone in a one-column row is quoted too.
-_CSV_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
-
-
-# A spreadsheet opening a CSV runs a cell that starts with one of these as a formula
-# (`=HYPERLINK(...)`, `@SUM(...)`, `-2+3+cmd|...`); tab and CR lead some importers to trim
-# and then read what follows. OWASP's advice against CSV injection: prefix the cell with `'`.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def sql_escape_formula(column_sql: str) -> str:
-    """One text column with a leading `'` when it starts with a FORMULA_TRIGGERS (NULL stays NULL)."""
-    # left() and IN over six literals, no regex per row: COPY keeps its speed.
-    return (
-        f"CASE WHEN left({column_sql}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') "
-        f"THEN '''' || {column_sql} ELSE {column_sql} END"
-    )
-
-
-def csv_field(text: str, *, single_column: bool = False) -> str:
-    if text == "" or _CSV_NEEDS_QUOTES.search(text) or (single_column and text == "\\."):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def _utc_iso(value: datetime, sep: str) -> str:
-    """ISO 8601 in UTC without offset, fractional seconds trimmed as PostgreSQL trims them."""
-    if value.utcoffset():
-        value = value.astimezone(UTC)
-    # isoformat() is several times faster than strftime(); the offset is cut off.
-    text = value.replace(tzinfo=None).isoformat(sep)
-    return text.rstrip("0") if value.microsecond else text
-
-
-def pg_timestamptz_text(value: datetime) -> str:
-    """`timestamptz` as PostgreSQL prints it with DateStyle ISO and TimeZone UTC."""
-    return _utc_iso(value, " ") + "+00"
-
-
-def pg_json_timestamptz(value: datetime) -> str:
-    """`timestamptz` as PostgreSQL's row_to_json prints it with TimeZone UTC (a quoted JSON string)."""
-    return '"' + _utc_iso(value, "T") + '+00:00"'
-
-
-def _bool_text(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def _date_text(value: date) -> str:
-    return value.isoformat()
-
-
-_CSV_TEXT: dict[Kind, Callable[[Any], str]] = {
-    Kind.INT: str,
-    Kind.STR: str,
-    Kind.BOOL: _bool_text,
-    Kind.DATETIME: pg_timestamptz_text,
-    Kind.DATE: _date_text,
-    Kind.JSON: str,
-}
 
 
 class FormatWriter(ABC):
@@ -122,9 +68,7 @@ class FormatWriter(ABC):
 
 
 def _escapes_formulas() -> bool:
-    from exports import conf
-
-    return bool(conf.get("CSV_ESCAPE_FORMULAS"))
+    return bool(exports_settings.CSV_ESCAPE_FORMULAS)
 
 
 def _quoted_name(name: str) -> str:
@@ -164,10 +108,10 @@ class CsvWriter(FormatWriter):
         return f"SELECT {', '.join(outputs)} FROM ({sql}) AS export_row({', '.join(names)})"
 
     def _formatter(self, kind: Kind) -> Callable[[Any], str]:
-        text = _CSV_TEXT[kind]
+        text = CSV_TEXT[kind]
         if kind in (Kind.STR, Kind.JSON):
             single = self._single
-            needs_quotes = _CSV_NEEDS_QUOTES.search
+            needs_quotes = CSV_NEEDS_QUOTES.search
             triggers = FORMULA_TRIGGERS if self._escape and kind == Kind.STR else None
 
             def quoted(value: Any) -> str:
@@ -207,7 +151,7 @@ def _json_scalar(kind: Kind) -> Callable[[Any], str]:
     if kind == Kind.DATE:
         return lambda value: '"' + value.isoformat() + '"'
     if kind == Kind.BOOL:
-        return _bool_text
+        return bool_text
     if kind == Kind.INT:
         return str
     return lambda value: json.dumps(value, ensure_ascii=False)
@@ -353,8 +297,6 @@ class ParquetWriter(FormatWriter):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from exports import conf
-
         types = {
             Kind.INT: pa.int64(),
             Kind.STR: pa.string(),
@@ -370,7 +312,7 @@ class ParquetWriter(FormatWriter):
                 for c in self.columns
             ]
         )
-        self._row_group = int(conf.get("PARQUET_ROW_GROUP"))
+        self._row_group = int(exports_settings.PARQUET_ROW_GROUP)
         # Chunks become Arrow batches at once (compact columns, not Python tuples) until a row group is full.
         self._batches: list[Any] = []
         self._buffered = 0

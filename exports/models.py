@@ -1,5 +1,8 @@
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class JobStatus(models.TextChoices):
@@ -8,6 +11,16 @@ class JobStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     FAILED = "failed", "Failed"
     CANCELLED = "cancelled", "Cancelled"
+
+    @classmethod
+    def active(cls) -> tuple[JobStatus, ...]:
+        """Not finished yet: a worker will (or does) write the file; these may be cancelled."""
+        return (cls.PENDING, cls.RUNNING)
+
+    @classmethod
+    def finished(cls) -> tuple[JobStatus, ...]:
+        """End states: nothing changes a job in one of these any more (the retention purge takes them)."""
+        return (cls.COMPLETED, cls.FAILED, cls.CANCELLED)
 
 
 class ExportFormat(models.TextChoices):
@@ -76,6 +89,21 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"export #{self.pk} {self.job_type} ({self.format}) [{self.status}]"
+
+    @property
+    def download_path(self) -> str:
+        """The API path that serves this job's file (what `storage_url` holds once completed)."""
+        return f"/system/exports/{self.pk}/download"
+
+    @property
+    def download_name(self) -> str:
+        """A file name that says what the file is: `notifications.outbox-42-20261126-084500.csv`."""
+        # Imported here so loading the models does not load the writers (and DRF behind them).
+        from exports.formats import get_writer
+
+        stamp = (self.created_at or timezone.now()).strftime("%Y%m%d-%H%M%S")
+        extension = "zip" if self.job_type == SNAPSHOT else get_writer(self.format).extension
+        return f"{self.job_type}-{self.pk}-{stamp}.{extension}"
 
     @property
     def progress(self) -> float | None:

@@ -8,8 +8,6 @@ from django.db.models import Q, QuerySet
 
 from retention.registry import RetentionCategory, register
 
-FINISHED_STATUSES = ("completed", "failed", "cancelled")
-
 
 @register
 class ExportJobCategory(RetentionCategory):
@@ -27,7 +25,9 @@ class ExportJobCategory(RetentionCategory):
         return ExportJob
 
     def conditions(self) -> Q:
-        return Q(status__in=FINISHED_STATUSES)
+        from exports.models import JobStatus
+
+        return Q(status__in=JobStatus.finished())
 
     def before_delete_batch(self, batch: QuerySet, *, using: str) -> None:
         from exports.services import delete_stored_file

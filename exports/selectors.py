@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from django.core.files.storage import default_storage
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from exports.models import ExportJob, JobStatus
-
-ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
+from exports.exceptions import ExportGone, ExportNotReady
+from exports.formats import get_writer
+from exports.models import SNAPSHOT, ExportJob, JobStatus
 
 
 def export_job_list() -> QuerySet[ExportJob]:
@@ -32,7 +33,7 @@ def export_job_find_active_duplicate(
         format=format,
         requested_by=requested_by,
         requested_by_user_id=user_id,
-        status__in=ACTIVE_STATUSES,
+        status__in=JobStatus.active(),
         cancel_requested=False,
     ).order_by("id")
     # JSON equality is compared in Python: both sides are canonical (sorted keys, string values).
@@ -42,29 +43,11 @@ def export_job_find_active_duplicate(
     return None
 
 
-def export_jobs_stale_running(*, heartbeat_before: datetime) -> QuerySet[ExportJob]:
-    """Running jobs with no sign of life since `heartbeat_before`: their worker died."""
-    return ExportJob.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=heartbeat_before).order_by("id")
-
-
-def export_jobs_stale_pending(*, heartbeat_before: datetime) -> QuerySet[ExportJob]:
-    """Pending jobs enqueued before `heartbeat_before` that no worker has picked up (a lost message)."""
-    return ExportJob.objects.filter(status=JobStatus.PENDING, heartbeat_at__lt=heartbeat_before).order_by("id")
-
-
 def export_job_download(*, job: ExportJob) -> tuple[Any, str, str]:
     """The job's file, open for reading, with its download name and content type.
 
     Only a completed job that has not expired and whose file is still stored can be read.
     """
-    from django.core.files.storage import default_storage
-    from django.utils import timezone
-
-    from exports.exceptions import ExportGone, ExportNotReady
-    from exports.formats import get_writer
-    from exports.models import SNAPSHOT
-    from exports.services import download_name
-
     if job.status != JobStatus.COMPLETED:
         reason = {
             JobStatus.PENDING: "it is waiting for a worker",
@@ -78,4 +61,4 @@ def export_job_download(*, job: ExportJob) -> tuple[Any, str, str]:
     if not job.file or not default_storage.exists(job.file):
         raise ExportGone(f"Export {job.pk}'s file is no longer in storage (purged); ask for a new export.")
     content_type = "application/zip" if job.job_type == SNAPSHOT else get_writer(job.format).content_type
-    return default_storage.open(job.file, "rb"), download_name(job), content_type
+    return default_storage.open(job.file, "rb"), job.download_name, content_type

@@ -2,18 +2,49 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
-from exports import conf, services
+from exports import services
+from exports.conf import exports_settings
 from exports.exceptions import ExportInterrupted
 
 
+class ExportTask(Task):
+    """The time limits are read from EXPORTS when asked for, not when this module is imported.
+
+    A worker asks when it starts consuming (Celery builds each task's request class then),
+    so it uses the settings in force at its start; tests and `override_settings` see the
+    current values. A limit set by `celery control time_limit` wins until the worker restarts.
+    """
+
+    _overrides: dict[str, float | None]
+
+    def _limit(self, name: str) -> float:
+        override = getattr(self, "_overrides", {}).get(name)
+        return override if override is not None else exports_settings.get(name.upper())
+
+    @property
+    def soft_time_limit(self) -> float:
+        return self._limit("soft_time_limit")
+
+    @soft_time_limit.setter
+    def soft_time_limit(self, value: float | None) -> None:
+        self._overrides = {**getattr(self, "_overrides", {}), "soft_time_limit": value}
+
+    @property
+    def time_limit(self) -> float:
+        return self._limit("time_limit")
+
+    @time_limit.setter
+    def time_limit(self, value: float | None) -> None:
+        self._overrides = {**getattr(self, "_overrides", {}), "time_limit": value}
+
+
 @shared_task(
+    base=ExportTask,
     name="exports.tasks.run_export",
     acks_late=True,
     reject_on_worker_lost=True,
-    soft_time_limit=conf.get("SOFT_TIME_LIMIT"),
-    time_limit=conf.get("TIME_LIMIT"),
     ignore_result=True,
     # A database error mid-export puts the job back to pending; retry it after a pause.
     autoretry_for=(ExportInterrupted,),

@@ -13,7 +13,7 @@ from retention import services
 from retention.exceptions import RetentionError
 from retention.models import DataRetentionPolicy, PurgeRun, PurgeTrigger
 from retention.registry import registry
-from retention.selectors import category_rows_due
+from retention.selectors import category_rows_due, purge_skip_reason
 
 
 def _category_choices() -> list[tuple[str, str]]:
@@ -104,7 +104,7 @@ class DataRetentionPolicyAdmin(SafeModelAdmin):
                         "rows_due": category_rows_due(category=category, days_to_keep=policy.days_to_keep)
                         if category
                         else 0,
-                        "skip_reason": services.skip_reason(policy) if category else "category no longer registered",
+                        "skip_reason": purge_skip_reason(category=policy.category, policy=policy),
                     }
                 )
             context = {

@@ -1,13 +1,14 @@
-"""Retention settings: the RETENTION dict of settings.py over these defaults.
+"""The RETENTION settings: defaults here, the environment mapped in settings.py.
 
-Read on every call (not cached at import), so `override_settings(RETENTION=...)` works.
+Read them as `retention_settings.BATCH_SIZE`: every access reads settings again, so
+`override_settings(RETENTION=...)` applies and nothing is frozen at import time.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from opsconsole.conf import AppSettings
 
 DEFAULTS: dict[str, Any] = {
     # Rows deleted per batch transaction.
@@ -18,9 +19,4 @@ DEFAULTS: dict[str, Any] = {
     "LOCK_STALE_SECONDS": 900.0,
 }
 
-
-def retention_setting(name: str) -> Any:
-    """The value of RETENTION[name], or its default."""
-    if name not in DEFAULTS:
-        raise KeyError(f"unknown retention setting {name!r}")
-    return {**DEFAULTS, **getattr(settings, "RETENTION", {})}[name]
+retention_settings = AppSettings("RETENTION", DEFAULTS)

@@ -1,12 +1,19 @@
-"""Errors of the retention app; the /system handler maps them to 400/404/409."""
+"""Errors of the retention app, on the kinds of opsconsole/errors.py (no HTTP here: the
+/system handler maps kinds to 400/404/409/503)."""
 
 from __future__ import annotations
 
-from opsconsole.api.exceptions import Conflict, InvalidInput, NotFound, OpsConsoleError, Unavailable
+from opsconsole.errors import Conflict, InvalidInput, NotFound, OpsConsoleError, Unavailable
 
 
 class RetentionError(OpsConsoleError):
     """Base of every retention error."""
+
+
+class InvalidRetentionRequest(RetentionError, InvalidInput):
+    """A policy or purge request with a bad field (days_to_keep out of range, batch_size < 1)."""
+
+    default_detail = "Invalid input."
 
 
 class UnknownCategory(RetentionError, InvalidInput):

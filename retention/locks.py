@@ -22,7 +22,7 @@ from datetime import timedelta
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
-from retention.conf import retention_setting
+from retention.conf import retention_settings
 from retention.exceptions import PurgeLocked
 from retention.models import PurgeLock
 
@@ -114,7 +114,7 @@ class RowLock(PurgeLockBackend):
         self.token = uuid.uuid4().hex
 
     def _expiry(self):
-        return timezone.now() + timedelta(seconds=float(retention_setting("LOCK_STALE_SECONDS")))
+        return timezone.now() + timedelta(seconds=float(retention_settings.LOCK_STALE_SECONDS))
 
     def acquire(self) -> bool:
         locks = PurgeLock.objects.using(self.using)

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 
@@ -44,6 +46,16 @@ class PurgeStatus(models.TextChoices):
     PARTIAL = "partial", "Stopped at the time budget"
     FAILED = "failed", "Failed"
     REFUSED = "refused", "Refused"
+
+    @classmethod
+    def open(cls) -> tuple[PurgeStatus, ...]:
+        """Not finished: a worker may still take (or has taken) the run."""
+        return (cls.QUEUED, cls.RUNNING)
+
+    @classmethod
+    def succeeded(cls) -> tuple[PurgeStatus, ...]:
+        """The purge did what it could: everything due, or as much as the time budget allowed."""
+        return (cls.COMPLETED, cls.PARTIAL)
 
 
 class PurgeRun(models.Model):

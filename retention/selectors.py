@@ -23,8 +23,29 @@ class CategoryStatus:
     rows_due: int
 
     @property
+    def skip_reason(self) -> str:
+        return purge_skip_reason(category=self.category.name, policy=self.policy)
+
+    @property
     def purgeable(self) -> bool:
-        return self.policy is not None and self.policy.enabled and not self.policy.legal_hold
+        return not self.skip_reason
+
+
+def purge_skip_reason(*, category: str, policy: DataRetentionPolicy | None) -> str:
+    """Why `category` is not purged under `policy` now, or "" when it is: the one eligibility rule.
+
+    The purge (when queueing and again when a worker starts), the category list of the API,
+    the admin's confirmation page and the dashboard all ask this. A legal hold always wins.
+    """
+    if category not in registry:
+        return "category no longer registered"
+    if policy is None:
+        return "no retention policy"
+    if not policy.enabled:
+        return "policy disabled"
+    if policy.legal_hold:
+        return "legal hold"
+    return ""
 
 
 def policy_list() -> QuerySet[DataRetentionPolicy]:

@@ -1,9 +1,15 @@
 """factory_boy factories for export tests (and the rows they export)."""
 
+import hashlib
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.utils import timezone
 
-from exports.models import ExportJob
+from exports.models import ExportJob, JobStatus
 from notifications.models import NotificationAttempt, NotificationChannel, NotificationOutbox
 
 
@@ -55,3 +61,20 @@ class ExportJobFactory(factory.django.DjangoModelFactory):
     format = "csv"
     filter_params = factory.LazyFunction(dict)
     requested_by = "ops"
+
+
+def completed_job(content=b"id\n1\n", **fields):
+    """A completed job whose file is in storage, as a worker leaves it."""
+    job = ExportJobFactory(status=JobStatus.COMPLETED, **fields)
+    name = default_storage.save(f"exports/{job.pk}/{job.download_name}", ContentFile(content))
+    now = timezone.now()
+    ExportJob.objects.filter(pk=job.pk).update(
+        file=name,
+        file_size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        completed_at=now,
+        expires_at=now + timedelta(days=7),
+        storage_url=job.download_path,
+    )
+    job.refresh_from_db()
+    return job

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from exports.formats import pg_timestamptz_text
+from exports.cells import pg_timestamptz_text
 from exports.registry import get_dataset
 from exports.tests.factories import ChannelFactory, OutboxFactory
 from notifications.models import NotificationOutbox

@@ -18,7 +18,7 @@ CHANGELIST = "/admin/exports/exportjob/"
 @pytest.fixture
 def enqueued(monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "_enqueue_on_commit", sent.append)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", sent.append)
     return sent
 
 

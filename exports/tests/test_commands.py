@@ -13,7 +13,7 @@ from exports.tests.factories import OutboxFactory
 @pytest.fixture(autouse=True)
 def no_enqueue(monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "_enqueue_on_commit", sent.append)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", sent.append)
     return sent
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core.files.storage import default_storage
 
-from exports import formats, services
+from exports import cells, formats, services
 from exports.models import JobStatus
 from exports.registry import Column, Kind
 from exports.tests.factories import OutboxFactory
@@ -31,7 +31,7 @@ def run_export(fmt, filter_params=None, **kwargs):
 @pytest.fixture
 def source(monkeypatch):
     # The worker is not under test here: enqueueing is a no-op, the service runs inline.
-    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", lambda job_id: None)
     return make_tricky_outbox()
 
 
@@ -126,7 +126,7 @@ def test_parquet_reads_back_equal_to_the_source_rows(source, settings):
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "json", "xlsx", "parquet"])
 def test_filters_choose_the_rows_in_every_format(fmt, monkeypatch):
-    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", lambda job_id: None)
     sent = make_tricky_outbox(status="sent")
     OutboxFactory.create_batch(3, status="failed")
     job, data = run_export(fmt, {"status": ["sent"]})
@@ -149,7 +149,7 @@ def test_filters_choose_the_rows_in_every_format(fmt, monkeypatch):
 
 
 def test_an_empty_selection_still_makes_a_readable_file(monkeypatch):
-    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", lambda job_id: None)
     _job, data = run_export("json")
     assert json.loads(data) == []
     _job, data = run_export("csv")
@@ -157,26 +157,26 @@ def test_an_empty_selection_still_makes_a_readable_file(monkeypatch):
 
 
 def test_csv_field_quotes_exactly_what_postgres_copy_quotes():
-    assert formats.csv_field("plain") == "plain"
-    assert formats.csv_field("") == '""'
-    assert formats.csv_field("a,b") == '"a,b"'
-    assert formats.csv_field('say "hi"') == '"say ""hi"""'
-    assert formats.csv_field("two\nlines") == '"two\nlines"'
-    assert formats.csv_field(" padded ") == " padded "
-    assert formats.csv_field("\\.") == "\\."
-    assert formats.csv_field("\\.", single_column=True) == '"\\."'
+    assert cells.csv_field("plain") == "plain"
+    assert cells.csv_field("") == '""'
+    assert cells.csv_field("a,b") == '"a,b"'
+    assert cells.csv_field('say "hi"') == '"say ""hi"""'
+    assert cells.csv_field("two\nlines") == '"two\nlines"'
+    assert cells.csv_field(" padded ") == " padded "
+    assert cells.csv_field("\\.") == "\\."
+    assert cells.csv_field("\\.", single_column=True) == '"\\."'
 
 
 def test_timestamps_print_as_postgres_prints_them_in_utc():
     from zoneinfo import ZoneInfo
 
     paris = datetime(2026, 6, 1, 12, 0, 0, 120000, tzinfo=ZoneInfo("Europe/Paris"))
-    assert formats.pg_timestamptz_text(paris) == "2026-06-01 10:00:00.12+00"
-    assert formats.pg_timestamptz_text(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02 03:04:05+00"
+    assert cells.pg_timestamptz_text(paris) == "2026-06-01 10:00:00.12+00"
+    assert cells.pg_timestamptz_text(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02 03:04:05+00"
 
 
 def test_a_snapshot_of_csv_files_reads_back_from_the_zip(monkeypatch):
-    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", lambda job_id: None)
     source = make_tricky_outbox()
     job, _ = services.export_job_create(job_type="snapshot", datasets=["notifications.outbox"], format="csv")
     job = services.export_job_run(job_id=job.pk)
@@ -188,7 +188,7 @@ def test_a_snapshot_of_csv_files_reads_back_from_the_zip(monkeypatch):
 def test_xlsx_stores_text_that_looks_like_a_formula_as_text(monkeypatch):
     import openpyxl
 
-    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", lambda job_id: None)
     OutboxFactory(subject='=HYPERLINK("http://evil.example","click")', body="=1+2")
     _job, data = run_export("xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
@@ -200,7 +200,7 @@ def test_xlsx_stores_text_that_looks_like_a_formula_as_text(monkeypatch):
 def test_xlsx_refuses_a_value_too_long_for_a_cell_instead_of_cutting_it(monkeypatch):
     from openpyxl.worksheet import _writer as openpyxl_writer
 
-    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", lambda job_id: None)
     OutboxFactory(body="x" * 32_768)
     openpyxl_temp_files = set(openpyxl_writer.ALL_TEMP_FILES)
     job, _ = services.export_job_create(job_type="notifications.outbox", format="xlsx")
@@ -233,7 +233,7 @@ FORMULAS = ["=1+2", "+1", "-2+3+cmd|' /C calc'!A0", "@SUM(A1)", "\tstarts with a
 
 
 def test_csv_prefixes_text_that_a_spreadsheet_would_run_as_a_formula(monkeypatch):
-    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", lambda job_id: None)
     rows = [OutboxFactory(subject=text, body="a = b, not a formula") for text in FORMULAS]
     _job, data = run_export("csv")
     records = {int(record["id"]): record for record in csv.DictReader(io.StringIO(data.decode("utf-8"), newline=""))}
@@ -243,7 +243,7 @@ def test_csv_prefixes_text_that_a_spreadsheet_would_run_as_a_formula(monkeypatch
 
 
 def test_csv_formula_escaping_can_be_turned_off_for_machine_readers(monkeypatch, settings):
-    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", lambda job_id: None)
     settings.EXPORTS = {**settings.EXPORTS, "CSV_ESCAPE_FORMULAS": False}
     row = OutboxFactory(subject="=1+2")
     _job, data = run_export("csv")
@@ -262,7 +262,7 @@ def test_csv_escapes_text_columns_only_so_negative_numbers_stay_numbers():
 
 @pytest.mark.parametrize("fmt", ["jsonl", "json", "parquet"])
 def test_formats_other_than_csv_keep_formula_like_text_as_it_is(fmt, monkeypatch):
-    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", lambda job_id: None)
     OutboxFactory(subject="=1+2")
     _job, data = run_export(fmt)
     if fmt == "parquet":

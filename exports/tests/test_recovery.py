@@ -29,7 +29,7 @@ from opsconsole.testing import wait_for, worker_env
 @pytest.fixture
 def no_enqueue(monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "_enqueue_on_commit", sent.append)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", sent.append)
     return sent
 
 
@@ -43,7 +43,10 @@ def temp_file(job_id: int, attempt: int, content: bytes = b"id,subject\n1,half a
 
 
 def test_the_stale_time_comes_from_the_environment():
-    code = "import django; django.setup(); from exports import conf; print(conf.get('STALE_SECONDS'))"
+    code = (
+        "import django; django.setup(); "
+        "from exports.conf import exports_settings; print(exports_settings.STALE_SECONDS)"
+    )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "opsconsole.settings"}
     default = subprocess.run([sys.executable, "-c", code], env=env, cwd=BASE_DIR, capture_output=True, text=True)
     env["OPSCONSOLE_EXPORT_STALE_SECONDS"] = "25"
@@ -151,7 +154,7 @@ def test_a_starting_worker_removes_orphaned_temp_files_but_not_live_ones(setting
 @pytest.mark.django_db
 def test_a_partial_file_is_never_served(settings, export_storage):
     job = ExportJobFactory(status=JobStatus.RUNNING, attempts=1, heartbeat_at=timezone.now())
-    name = default_storage.save(f"exports/{job.pk}/{services.download_name(job)}", ContentFile(b"id\n1\n"))
+    name = default_storage.save(f"exports/{job.pk}/{job.download_name}", ContentFile(b"id\n1\n"))
     ExportJob.objects.filter(pk=job.pk).update(file=name)  # even if a row pointed at it
     job.refresh_from_db()
     with pytest.raises(ExportNotReady):
@@ -243,3 +246,38 @@ def test_a_worker_killed_mid_write_is_recovered_and_leaves_no_partial_file(
     job.refresh_from_db()
     assert (job.status, job.attempts, job.rows_written) == (JobStatus.COMPLETED, 2, 300)
     assert files_under(worker_var / "tmp" / "exports") == []
+
+
+@pytest.mark.django_db
+def test_a_running_job_whose_worker_died_is_requeued(no_enqueue, settings):
+    settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 60, "MAX_ATTEMPTS": 3}
+    long_ago = timezone.now() - timedelta(minutes=5)
+    dead = ExportJobFactory(status=JobStatus.RUNNING, attempts=1, heartbeat_at=long_ago, rows_written=7)
+    alive = ExportJobFactory(status=JobStatus.RUNNING, attempts=1, heartbeat_at=timezone.now(), requested_by="b")
+    counts = services.export_jobs_recover_stale()
+    dead.refresh_from_db()
+    alive.refresh_from_db()
+    assert counts == {"requeued": 1, "failed": 0, "resent": 0}
+    assert dead.status == JobStatus.PENDING and dead.rows_written == 0
+    assert alive.status == JobStatus.RUNNING
+    assert no_enqueue == [dead.pk]
+
+
+@pytest.mark.django_db
+def test_a_job_whose_worker_keeps_dying_is_failed_with_a_reason(no_enqueue, settings):
+    settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 60, "MAX_ATTEMPTS": 2}
+    job = ExportJobFactory(status=JobStatus.RUNNING, attempts=2, heartbeat_at=timezone.now() - timedelta(hours=1))
+    services.export_jobs_recover_stale()
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "stopped responding" in job.error_message and "2 times" in job.error_message
+    assert no_enqueue == []
+
+
+@pytest.mark.django_db
+def test_a_pending_job_whose_message_was_lost_is_sent_again(no_enqueue, settings):
+    settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 60}
+    job = ExportJobFactory(heartbeat_at=timezone.now() - timedelta(minutes=10))
+    ExportJobFactory(heartbeat_at=timezone.now(), requested_by="fresh")
+    assert services.export_jobs_recover_stale() == {"requeued": 0, "failed": 0, "resent": 1}
+    assert no_enqueue == [job.pk]

@@ -6,100 +6,17 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from exports import engine, formats, services
-from exports.exceptions import IllegalTransition, InvalidExportRequest, UnknownDataset
 from exports.models import ExportJob, JobStatus
 from exports.tests.conftest import files_under
-from exports.tests.factories import ExportJobFactory, OutboxFactory
+from exports.tests.factories import OutboxFactory
 from opsconsole.testing import require_postgres
 
 
 @pytest.fixture
 def no_enqueue(monkeypatch):
     sent = []
-    monkeypatch.setattr(services, "_enqueue_on_commit", sent.append)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", sent.append)
     return sent
-
-
-# --- create ---------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_creating_a_job_enqueues_the_worker_after_commit(django_capture_on_commit_callbacks, monkeypatch):
-    from opsconsole import doorbell
-
-    delayed = []
-    monkeypatch.setattr(doorbell, "ring", lambda task_name, job_id: delayed.append((task_name, job_id)))
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        job, created = services.export_job_create(job_type="notifications.outbox", format="jsonl")
-    assert created and job.status == JobStatus.PENDING
-    assert delayed == []  # nothing is sent before the row is committed
-    for callback in callbacks:
-        callback()
-    assert delayed == [("exports.tasks.run_export", job.pk)]
-
-
-@pytest.mark.django_db
-def test_an_identical_active_job_is_returned_instead_of_a_duplicate(no_enqueue):
-    first, created = services.export_job_create(
-        job_type="notifications.outbox", filter_params={"status": "sent"}, requested_by="ana"
-    )
-    again, created_again = services.export_job_create(
-        job_type="notifications.outbox", filter_params={"status": "sent"}, requested_by="ana"
-    )
-    assert created and not created_again
-    assert again.pk == first.pk
-    other, created_other = services.export_job_create(
-        job_type="notifications.outbox", filter_params={"status": "failed"}, requested_by="ana"
-    )
-    assert created_other and other.pk != first.pk
-    assert ExportJob.objects.count() == 2
-    assert len(no_enqueue) == 2
-
-
-@pytest.mark.django_db
-def test_a_finished_job_does_not_block_asking_again(no_enqueue):
-    done = ExportJobFactory(status=JobStatus.COMPLETED, requested_by="ana")
-    job, created = services.export_job_create(job_type=done.job_type, requested_by="ana")
-    assert created and job.pk != done.pk
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("request_body", "field"),
-    [
-        ({"job_type": "notifications.nope"}, "job_type"),
-        ({"job_type": "notifications.outbox", "format": "pdf"}, "format"),
-        ({"job_type": "notifications.outbox", "filter_params": {"colour": "red"}}, "filter_params.colour"),
-        (
-            {"job_type": "notifications.outbox", "filter_params": {"created_after": "yesterday"}},
-            "filter_params.created_after",
-        ),
-        ({"job_type": "notifications.outbox", "datasets": ["notifications.channels"]}, "datasets"),
-        ({"job_type": "snapshot"}, "datasets"),
-        ({"job_type": "snapshot", "datasets": ["notifications.outbox", "nope"]}, "datasets"),
-        (
-            {"job_type": "snapshot", "datasets": ["notifications.outbox"], "filter_params": {"admin.log": {}}},
-            "filter_params.admin.log",
-        ),
-        (
-            {
-                "job_type": "snapshot",
-                "datasets": ["notifications.outbox"],
-                "filter_params": {"notifications.outbox": {"x": 1}},
-            },
-            "filter_params.notifications.outbox.x",
-        ),
-    ],
-)
-def test_bad_requests_name_the_field_and_write_nothing(request_body, field, no_enqueue):
-    with pytest.raises((InvalidExportRequest, UnknownDataset)) as caught:
-        services.export_job_create(**request_body)
-    assert field in caught.value.fields
-    assert ExportJob.objects.count() == 0
-    assert no_enqueue == []
-
-
-# --- run ------------------------------------------------------------------------------
 
 
 pytest_transactional = pytest.mark.django_db(transaction=True)
@@ -208,7 +125,7 @@ def test_a_worker_that_was_given_up_on_can_never_finish_the_newer_attempt(
             # The beat task thinks this worker is dead; another worker claims the job.
             ExportJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
             services.export_jobs_recover_stale()
-            assert services._claim(job.pk) == 2
+            assert services.export_job_claim(job.pk) == 2
         return report(self, rows, force=force)
 
     monkeypatch.setattr(engine.Progress, "report", superseded_midway)
@@ -334,70 +251,6 @@ def test_an_xlsx_export_larger_than_a_sheet_fails_with_a_clear_message(no_enqueu
 # --- cancel ---------------------------------------------------------------------------
 
 
-@pytest.mark.django_db
-def test_a_pending_job_is_cancelled_at_once():
-    job = services.export_job_cancel(job=ExportJobFactory())
-    assert job.status == JobStatus.CANCELLED and job.cancel_requested and job.completed_at
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("status", [JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED])
-def test_a_finished_job_cannot_be_cancelled(status):
-    job = ExportJobFactory(status=status)
-    with pytest.raises(IllegalTransition):
-        services.export_job_cancel(job=job)
-    job.refresh_from_db()
-    assert job.status == status
-
-
-@pytest.mark.django_db
-def test_clients_may_only_ask_for_cancelled():
-    job = ExportJobFactory(status=JobStatus.RUNNING)
-    with pytest.raises(IllegalTransition):
-        services.export_job_set_status(job=job, status="completed")
-    with pytest.raises(InvalidExportRequest):
-        services.export_job_set_status(job=job, status="done")
-    assert services.export_job_set_status(job=job, status="cancelled").status == JobStatus.CANCELLED
-
-
-# --- recover --------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_a_running_job_whose_worker_died_is_requeued(no_enqueue, settings):
-    settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 60, "MAX_ATTEMPTS": 3}
-    long_ago = timezone.now() - timedelta(minutes=5)
-    dead = ExportJobFactory(status=JobStatus.RUNNING, attempts=1, heartbeat_at=long_ago, rows_written=7)
-    alive = ExportJobFactory(status=JobStatus.RUNNING, attempts=1, heartbeat_at=timezone.now(), requested_by="b")
-    counts = services.export_jobs_recover_stale()
-    dead.refresh_from_db()
-    alive.refresh_from_db()
-    assert counts == {"requeued": 1, "failed": 0, "resent": 0}
-    assert dead.status == JobStatus.PENDING and dead.rows_written == 0
-    assert alive.status == JobStatus.RUNNING
-    assert no_enqueue == [dead.pk]
-
-
-@pytest.mark.django_db
-def test_a_job_whose_worker_keeps_dying_is_failed_with_a_reason(no_enqueue, settings):
-    settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 60, "MAX_ATTEMPTS": 2}
-    job = ExportJobFactory(status=JobStatus.RUNNING, attempts=2, heartbeat_at=timezone.now() - timedelta(hours=1))
-    services.export_jobs_recover_stale()
-    job.refresh_from_db()
-    assert job.status == JobStatus.FAILED
-    assert "stopped responding" in job.error_message and "2 times" in job.error_message
-    assert no_enqueue == []
-
-
-@pytest.mark.django_db
-def test_a_pending_job_whose_message_was_lost_is_sent_again(no_enqueue, settings):
-    settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 60}
-    job = ExportJobFactory(heartbeat_at=timezone.now() - timedelta(minutes=10))
-    ExportJobFactory(heartbeat_at=timezone.now(), requested_by="fresh")
-    assert services.export_jobs_recover_stale() == {"requeued": 0, "failed": 0, "resent": 1}
-    assert no_enqueue == [job.pk]
-
-
 @pytest_transactional
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "xlsx", "parquet"])
 def test_a_channel_export_carries_no_credentials(no_enqueue, export_storage, fmt):
@@ -438,7 +291,7 @@ def test_two_identical_requests_at_once_on_postgres_make_one_job(no_enqueue, mon
 
     from django.db import connection
 
-    real_find = services.export_job_find_active_duplicate
+    real_find = services.create.export_job_find_active_duplicate
     first_checked, release_first = threading.Event(), threading.Event()
     calls = []
 
@@ -450,7 +303,7 @@ def test_two_identical_requests_at_once_on_postgres_make_one_job(no_enqueue, mon
             release_first.wait(10)
         return found
 
-    monkeypatch.setattr(services, "export_job_find_active_duplicate", find_then_hold)
+    monkeypatch.setattr(services.create, "export_job_find_active_duplicate", find_then_hold)
     results = []
 
     def create():

@@ -24,7 +24,7 @@ DATASETS = ["notifications.channels", "notifications.outbox", "notifications.att
 
 @pytest.fixture(autouse=True)
 def no_enqueue(monkeypatch):
-    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", lambda job_id: None)
 
 
 def run_snapshot(datasets=DATASETS, **kwargs):

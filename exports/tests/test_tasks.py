@@ -51,7 +51,7 @@ def test_the_beat_task_requeues_a_job_left_running_by_a_dead_worker(monkeypatch,
 
     settings.EXPORTS = {**settings.EXPORTS, "STALE_SECONDS": 30}
     requeued = []
-    monkeypatch.setattr(services, "_enqueue_on_commit", requeued.append)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", requeued.append)
     job = ExportJobFactory(status=JobStatus.RUNNING, attempts=1, heartbeat_at=timezone.now() - timedelta(minutes=2))
     assert settings.CELERY_BEAT_SCHEDULE["exports-recover-stale"]["task"] == tasks.recover_stale_jobs.name
     assert tasks.recover_stale_jobs() == {"requeued": 1, "failed": 0, "resent": 0}

@@ -63,7 +63,7 @@ def test_an_export_file_and_its_folder_are_private(settings, tmp_path, monkeypat
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.EXPORTS = {**settings.EXPORTS, "TEMP_DIR": str(tmp_path / "export-tmp")}
-    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", lambda job_id: None)
     job, _ = services.export_job_create(job_type="exports.jobs", requested_by="test")
     job = services.export_job_run(job_id=job.pk)
     assert job.status == JobStatus.COMPLETED, job.error_message

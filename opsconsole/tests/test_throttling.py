@@ -28,7 +28,7 @@ def rates(settings):
 def test_writes_past_the_rate_get_429_json_with_retry_after_and_change_nothing(api, rates, monkeypatch):
     from exports import services
 
-    monkeypatch.setattr(services, "_enqueue_on_commit", lambda job_id: None)
+    monkeypatch.setattr(services.enqueue, "export_job_enqueue", lambda job_id: None)
     rates(write="3/min")
     for _ in range(3):
         assert api.post("/system/exports/", BAD_EXPORT, format="json").status_code == 400

@@ -56,7 +56,7 @@ def test_confirmed_purge_now_queues_a_run_for_a_worker(
     admin_client, policy_with_due_rows, django_capture_on_commit_callbacks, monkeypatch
 ):
     sent = []
-    monkeypatch.setattr("retention.tasks.purge_queued_runs.delay", lambda run_ids: sent.append(run_ids))
+    monkeypatch.setattr("opsconsole.celery.app.send_task", lambda name, args=None, **options: sent.append((name, args)))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
@@ -67,7 +67,7 @@ def test_confirmed_purge_now_queues_a_run_for_a_worker(
 
     run = PurgeRun.objects.get()
     assert (run.trigger, run.status, run.actor.username) == ("admin", "queued", "admin")
-    assert sent == [[run.pk]]
+    assert sent == [("retention.tasks.purge_queued_runs", [[run.pk]])]
     assert f"runs #{run.pk}" in response.content.decode()
 
 
@@ -148,12 +148,12 @@ def test_a_view_only_staff_user_is_offered_no_purge_action_and_cannot_post_one(c
 def test_purge_now_with_the_broker_down_marks_the_run_failed_and_says_why(admin_client, monkeypatch):
     from kombu.exceptions import OperationalError
 
-    def broker_down(run_ids):
+    def broker_down(name, args=None, **options):
         raise OperationalError("Connection refused")
 
     policy = PolicyFactory(category="maintenance.events", days_to_keep=30)
     MaintenanceEventFactory(at=timezone.now() - timedelta(days=40))
-    monkeypatch.setattr("retention.tasks.purge_queued_runs.delay", broker_down)
+    monkeypatch.setattr("opsconsole.celery.app.send_task", broker_down)
 
     response = admin_client.post(
         CHANGELIST, {"action": "purge_now", "confirm": "yes", ACTION_CHECKBOX_NAME: [policy.pk]}, follow=True

@@ -150,7 +150,7 @@ def test_a_real_purge_is_queued_to_a_worker_on_commit_and_returns_the_run_ids(
     PolicyFactory(category="maintenance.events", days_to_keep=30)
     MaintenanceEventFactory(at=CUTOFF - SECOND)
     sent = []
-    monkeypatch.setattr("retention.tasks.purge_queued_runs.delay", lambda run_ids: sent.append(run_ids))
+    monkeypatch.setattr("opsconsole.celery.app.send_task", lambda name, args=None, **options: sent.append((name, args)))
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = api.post("/system/retention/purge/", {"dry_run": False}, format="json")
@@ -161,7 +161,7 @@ def test_a_real_purge_is_queued_to_a_worker_on_commit_and_returns_the_run_ids(
     assert response.json()["runs"][0]["status"] == "queued"
     assert run.status == "queued"
     assert len(callbacks) == 1
-    assert sent == [[run.pk]]
+    assert sent == [("retention.tasks.purge_queued_runs", [[run.pk]])]
     assert MaintenanceEvent.objects.count() == 1  # the worker has not run yet
 
 
@@ -297,12 +297,12 @@ def test_with_the_shield_a_purge_in_maintenance_mode_is_a_503_and_deletes_nothin
 def test_a_real_purge_with_the_broker_down_is_a_503_and_leaves_no_run_queued(api, monkeypatch):
     from kombu.exceptions import OperationalError
 
-    def broker_down(run_ids):
+    def broker_down(name, args=None, **options):
         raise OperationalError("Connection refused")
 
     PolicyFactory(category="maintenance.events", days_to_keep=30)
     MaintenanceEventFactory(at=CUTOFF - timedelta(days=400))
-    monkeypatch.setattr("retention.tasks.purge_queued_runs.delay", broker_down)
+    monkeypatch.setattr("opsconsole.celery.app.send_task", broker_down)
 
     response = api.post("/system/retention/purge", {"dry_run": False}, format="json")
 

@@ -172,7 +172,7 @@ def test_a_purge_stopped_by_the_time_budget_is_partial_and_exits_0(due_rows):
 def test_a_purge_stopped_by_a_mode_change_exits_3_and_refuses_the_categories_after_it(due_rows, monkeypatch):
     from retention import services
 
-    monkeypatch.setattr(services, "MODE_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(services.engine, "MODE_CHECK_SECONDS", 0.0)
 
     first = []
 

@@ -1,5 +1,6 @@
 import pytest
 
+from opsconsole.api.exceptions import status_of
 from retention.exceptions import UnknownCategory
 from retention.registry import CategoryRegistry, RetentionCategory, registry
 
@@ -25,7 +26,7 @@ def test_each_category_names_its_model_and_date_column():
 def test_an_unknown_category_is_an_error_listing_the_known_ones():
     with pytest.raises(UnknownCategory) as excinfo:
         registry.get("notifications.outbx")
-    assert excinfo.value.status_code == 400
+    assert status_of(excinfo.value) == 400
     assert "notifications.outbox" in excinfo.value.detail
     assert excinfo.value.fields["category"]
 

@@ -2,15 +2,12 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from exports.models import ExportJob
 from maintenance.models import MaintenanceEvent
 from maintenance.services import maintenance_set_mode
-from notifications.models import NotificationAttempt, NotificationOutbox
+from notifications.models import NotificationOutbox
 from retention import services
 from retention.exceptions import InvalidInput, MaintenanceModeActive, PurgeLocked, UnknownCategory
 from retention.locks import RowLock
@@ -18,8 +15,6 @@ from retention.models import DataRetentionPolicy, PurgeLock, PurgeRun
 from retention.services import policy_upsert, purge_enqueue, purge_execute, purge_now, purge_preview
 from retention.tests.conftest import CUTOFF
 from retention.tests.factories import (
-    AttemptFactory,
-    ExportJobFactory,
     LogEntryFactory,
     MaintenanceEventFactory,
     OutboxFactory,
@@ -94,87 +89,6 @@ def test_purge_never_loads_rows_and_deletes_each_batch_in_one_statement(frozen):
     assert len(deletes) == 2
     # Nothing ever selects the events' columns: only counts and the batch-ending id.
     assert not [s for s in sql if s.startswith('SELECT "maintenance_events"."id", "maintenance_events"."from_mode"')]
-
-
-def test_outbox_purge_keeps_pending_and_sending_rows_however_old(frozen):
-    PolicyFactory(category="notifications.outbox", days_to_keep=30)
-    old = CUTOFF - timedelta(days=1)
-    terminal = [OutboxFactory(status=status, created_at=old) for status in ("sent", "failed", "cancelled")]
-    in_flight = [OutboxFactory(status=status, created_at=old) for status in ("pending", "sending")]
-    young_sent = OutboxFactory(status="sent", created_at=CUTOFF)
-
-    result = purge_now(categories=["notifications.outbox"], trigger="command")
-
-    remaining = set(NotificationOutbox.objects.values_list("pk", flat=True))
-    assert remaining == {row.pk for row in in_flight} | {young_sent.pk}
-    assert result.runs[0].deleted == len(terminal)
-
-
-def test_attempts_go_with_their_outbox_rows_and_no_other_attempts_do(frozen):
-    PolicyFactory(category="notifications.outbox", days_to_keep=30)
-    purged = OutboxFactory(status="failed", created_at=CUTOFF - SECOND)
-    kept = OutboxFactory(status="sent", created_at=CUTOFF)
-    pending = OutboxFactory(status="pending", created_at=CUTOFF - timedelta(days=5))
-    for row in (purged, purged, kept, pending):
-        AttemptFactory(outbox=row, started_at=CUTOFF - timedelta(days=10))
-
-    purge_now(categories=["notifications.outbox"], trigger="command")
-
-    assert not NotificationAttempt.objects.filter(outbox_id=purged.pk).exists()
-    assert set(NotificationAttempt.objects.values_list("outbox_id", flat=True)) == {kept.pk, pending.pk}
-
-
-def test_attempts_category_purges_the_attempt_log_by_start_time(frozen):
-    PolicyFactory(category="notifications.attempts", days_to_keep=30)
-    outbox = OutboxFactory(status="pending")
-    old = AttemptFactory(outbox=outbox, started_at=CUTOFF - SECOND)
-    young = AttemptFactory(outbox=outbox, started_at=CUTOFF)
-
-    purge_now(categories=["notifications.attempts"], trigger="command")
-
-    assert list(NotificationAttempt.objects.values_list("pk", flat=True)) == [young.pk]
-    assert not NotificationAttempt.objects.filter(pk=old.pk).exists()
-    assert NotificationOutbox.objects.filter(pk=outbox.pk).exists()
-
-
-def test_export_files_are_deleted_with_their_jobs_and_running_jobs_keep_theirs(frozen, media_root):
-    PolicyFactory(category="exports.jobs", days_to_keep=30)
-    old = CUTOFF - timedelta(days=2)
-    finished = default_storage.save("exports/finished.csv", ContentFile(b"id\n1\n"))
-    running = default_storage.save("exports/running.csv", ContentFile(b"id\n"))
-    young = default_storage.save("exports/young.csv", ContentFile(b"id\n2\n"))
-    ExportJobFactory(status="completed", file=finished, created_at=old)
-    ExportJobFactory(status="failed", file="exports/never-written.csv", created_at=old)
-    ExportJobFactory(status="cancelled", file="", created_at=old)
-    running_job = ExportJobFactory(status="running", file=running, created_at=old)
-    young_job = ExportJobFactory(status="completed", file=young, created_at=CUTOFF)
-
-    result = purge_now(categories=["exports.jobs"], trigger="command")
-
-    assert result.runs[0].status == "completed"
-    assert result.runs[0].deleted == 3
-    assert set(ExportJob.objects.values_list("pk", flat=True)) == {running_job.pk, young_job.pk}
-    assert not default_storage.exists(finished)
-    assert default_storage.exists(running)
-    assert default_storage.exists(young)
-    assert (media_root / "exports" / "young.csv").exists()
-
-
-def test_admin_log_and_purge_history_are_purged_by_their_own_dates(frozen):
-    PolicyFactory(category="admin.log", days_to_keep=30)
-    PolicyFactory(category="retention.purge_runs", days_to_keep=30)
-    old_entry = LogEntryFactory(action_time=CUTOFF - SECOND)
-    young_entry = LogEntryFactory(action_time=CUTOFF)
-    old_run = PurgeRunFactory()
-    PurgeRun.objects.filter(pk=old_run.pk).update(started_at=CUTOFF - SECOND)
-
-    purge_now(categories=["admin.log", "retention.purge_runs"], trigger="command")
-
-    assert list(LogEntry.objects.values_list("pk", flat=True)) == [young_entry.pk]
-    assert not LogEntry.objects.filter(pk=old_entry.pk).exists()
-    assert not PurgeRun.objects.filter(pk=old_run.pk).exists()
-    # The runs of this purge are young and stay.
-    assert PurgeRun.objects.filter(category="admin.log", dry_run=False).count() == 1
 
 
 def test_legal_hold_and_disabled_policies_are_skipped_and_others_run(frozen):
@@ -265,7 +179,7 @@ def test_time_budget_stops_a_purge_as_partial_and_a_rerun_finishes(frozen, monke
             return self.now
 
     clock = Clock()
-    monkeypatch.setattr(services, "time", clock)
+    monkeypatch.setattr(services.engine, "time", clock)
 
     def batch_takes_ten_seconds(run):
         if run.deleted:
@@ -375,7 +289,7 @@ def test_conditions_that_join_another_table_are_purged_through_the_orm_path(froz
         muted = OutboxFactory(channel__name="muted", created_at=CUTOFF - SECOND)
         loud = OutboxFactory(channel__name="loud", created_at=CUTOFF - SECOND)
         expired = registry.get("test.muted_outbox").expired(CUTOFF)
-        assert isinstance(services._statements(expired, "default"), services._OrmStatements)
+        assert isinstance(services.statements.batch_statements(expired, "default"), services.statements.OrmStatements)
 
         result = purge_now(categories=["test.muted_outbox"], trigger="command")
     finally:
@@ -398,7 +312,7 @@ def test_a_purge_stops_between_batches_when_maintenance_mode_starts(frozen, monk
             return self.now
 
     clock = Clock()
-    monkeypatch.setattr(services, "time", clock)
+    monkeypatch.setattr(services.engine, "time", clock)
 
     def switch_to_read_only_after_the_first_batch(run):
         if run.deleted == 2 and run.finished_at is None:
