@@ -7,10 +7,12 @@ While the maintenance mode is not normal (read_only or maintenance):
    the admin login, so staff can turn it off;
 2. every writing service decorated `@writes_guarded` refuses to run (WritesBlocked, a 503
    through the API), whoever calls it: a view, an admin action, a task or a command;
-3. inside a Celery task or a management command, the database itself refuses every
-   statement that is not a read (`database_writes_blocked`, django-read-only's approach:
-   a `connection.execute_wrapper`), so a write that no service guards cannot slip through.
-   A command that tries ends with "Refused: ..." on stderr and exit status 3.
+3. inside a web request the shield let through (a GET while read_only), a Celery task or
+   a management command started from a shell, the database itself refuses every statement
+   that is not a read (`database_writes_blocked`, django-read-only's approach: a
+   `connection.execute_wrapper`), so a write that no service guards cannot slip through.
+   A request gets the 503; a command ends with "CommandError: Refused: ..." on stderr and
+   exit status 3; a task fails with WritesBlocked.
 
 The allow-list, the writes that go on whatever the mode:
 
@@ -79,9 +81,25 @@ ALLOWED_TASKS = (
     "notifications.tasks.*",
     "retention.tasks.purge_*",
 )
-# Statements that only read (or steer a transaction): everything else is a write.
+# Statements that cannot change data, by first keyword (django-read-only's list, plus SHOW
+# and server-side cursors of SELECTs). Anything else (INSERT, UPDATE, DELETE, DDL, COPY,
+# WITH ... which may hide a write) is a write.
 READ_STATEMENTS = frozenset(
-    {"SELECT", "EXPLAIN", "SHOW", "PRAGMA", "SET", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"}
+    {
+        "SELECT",
+        "EXPLAIN",
+        "SHOW",
+        "PRAGMA",
+        "SET",
+        "BEGIN",
+        "COMMIT",
+        "ROLLBACK",  # and ROLLBACK TO SAVEPOINT
+        "SAVEPOINT",
+        "RELEASE",  # RELEASE SAVEPOINT
+        "DECLARE",
+        "FETCH",
+        "CLOSE",
+    }
 )
 
 _allowed: ContextVar[str | None] = ContextVar("opsconsole_writes_allowed", default=None)

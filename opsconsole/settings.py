@@ -225,7 +225,7 @@ SECURE_HSTS_PRELOAD = env_bool("OPSCONSOLE_HSTS_PRELOAD", False)
 
 SILENCED_SYSTEM_CHECKS = [
     # The /system routes begin with "/?" on purpose: every path answers with and without its
-    # trailing slash (no redirect that would drop a POST body), see opsconsole/api/routers.py.
+    # trailing slash (no redirect that would drop a POST body), see the apps' urls.py.
     "urls.W002",
 ]
 
