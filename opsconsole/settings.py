@@ -30,6 +30,8 @@ DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 PORT = env_int("PORT", 8000)
+# The `admin` superuser's password for `manage.py bootstrap_admin` (empty: generated once into var/).
+OPSCONSOLE_ADMIN_PASSWORD = env_str("OPSCONSOLE_ADMIN_PASSWORD", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

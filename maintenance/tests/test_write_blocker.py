@@ -119,14 +119,15 @@ def test_the_mode_change_is_allowed_from_the_shell(read_only, manage):
         ["bootstrap_admin", "--username", "root"],
     ],
 )
-def test_setting_up_an_installation_is_allowed_while_read_only(read_only, manage, monkeypatch, args):
+def test_setting_up_an_installation_is_allowed_while_read_only(read_only, manage, monkeypatch, settings, args):
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "pw-root-123-long")
-    monkeypatch.setenv("OPSCONSOLE_ADMIN_PASSWORD", "pw-root-123-long")
+    settings.OPSCONSOLE_ADMIN_PASSWORD = "pw-root-123-long"
 
     status, _out, err = manage(*args)
 
     assert status == 0, err
-    assert User.objects.get(username="root").is_superuser
+    root = User.objects.get(username="root")
+    assert root.is_superuser and root.check_password("pw-root-123-long")
 
 
 def test_an_api_token_can_be_made_while_read_only(read_only, manage, django_user_model):

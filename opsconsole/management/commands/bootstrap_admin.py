@@ -3,6 +3,7 @@
 import os
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, username: str, **options):
         password_file = var_path("admin-password")
-        password = os.environ.get("OPSCONSOLE_ADMIN_PASSWORD")
+        password = settings.OPSCONSOLE_ADMIN_PASSWORD
         generated = False
         if not password and password_file.exists():
             password = password_file.read_text().strip()
@@ -41,5 +42,5 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"{verb} superuser '{username}'."))
         if generated:
             self.stdout.write(f"Generated password (saved to {password_file}, shown once): {password}")
-        elif not os.environ.get("OPSCONSOLE_ADMIN_PASSWORD"):
+        elif not settings.OPSCONSOLE_ADMIN_PASSWORD:
             self.stdout.write(f"Password: see {password_file}")
