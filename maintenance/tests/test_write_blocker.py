@@ -40,8 +40,10 @@ def manage(monkeypatch, capsys):
     def run(*args: str) -> tuple[int, str, str]:
         try:
             # A savepoint, as the command's own process would start a fresh transaction.
+            # run_from_argv as manage.py calls it (not ManagementUtility.execute(), whose
+            # django.setup() would point the logging handlers at this test's captured stderr).
             with transaction.atomic():
-                ManagementUtility(["manage.py", *args]).execute()
+                ManagementUtility(["manage.py", *args]).fetch_command(args[0]).run_from_argv(["manage.py", *args])
             status = 0
         except SystemExit as exit_:
             status = exit_.code
