@@ -123,7 +123,7 @@ def refuse_writes_unless_normal() -> None:
         return
     snapshot = state_cache.local_snapshot().effective()
     if snapshot.mode != Mode.NORMAL:
-        raise WritesBlocked(mode=snapshot.mode, retry_after=snapshot.retry_after, message=snapshot.message or "")
+        raise WritesBlocked(mode=snapshot.mode, retry_after=snapshot.retry_after_now(), message=snapshot.message or "")
 
 
 def writes_guarded(func: Callable[P, R]) -> Callable[P, R]:

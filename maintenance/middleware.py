@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
-import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -35,17 +33,9 @@ def wants_json(request: HttpRequest) -> bool:
     return "json" in accept or "json" in content_type
 
 
-def retry_after_seconds(snapshot: MaintenanceSnapshot) -> int:
-    """The configured Retry-After, shortened when the mode ends sooner (`until`)."""
-    seconds = snapshot.retry_after
-    if snapshot.until_ts is not None:
-        seconds = min(seconds, max(1, math.ceil(snapshot.until_ts - time.time())))
-    return max(0, seconds)
-
-
 def refusal(request: HttpRequest, snapshot: MaintenanceSnapshot) -> HttpResponse:
     """503 with Retry-After: JSON `{"detail", "mode", "retry_after"}` or templates/maintenance.html."""
-    retry_after = retry_after_seconds(snapshot)
+    retry_after = snapshot.retry_after_now()
     if snapshot.mode == Mode.MAINTENANCE:
         default = "The service is down for maintenance. Try again later."
     else:

@@ -17,6 +17,7 @@ uncommitted change) and publishes nothing, so a rolled-back change never reaches
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -67,6 +68,13 @@ class MaintenanceSnapshot:
         if self.is_expired():
             return replace(self, mode=NORMAL, message="", until_ts=None)
         return self
+
+    def retry_after_now(self) -> int:
+        """The Retry-After to send: the configured one, shortened when the mode ends sooner (`until`)."""
+        seconds = self.retry_after
+        if self.until_ts is not None:
+            seconds = min(seconds, max(1, math.ceil(self.until_ts - time.time())))
+        return max(0, seconds)
 
     @property
     def effective_mode(self) -> str:
