@@ -27,10 +27,12 @@ The allow-list, the writes that go on whatever the mode:
   `notifications.tasks.*` (the dispatcher claims nothing outside normal, but a worker that
   is stopping must still record what it delivered and hand back what it claimed) and the
   purge tasks (`retention.tasks.purge_*`: a purge refuses to start outside normal and
-  stops between batches when the mode changes; it records the runs it refused or stopped);
-- processes that are neither a task nor a command: the web (the shield), celery beat
-  (django-celery-beat's scheduler records each entry's last run) and threads started by a
-  task (the dispatcher's delivery threads, an export's heartbeat).
+  stops between batches when the mode changes; it records the runs it refused or stopped).
+  The command and task entries of the dispatcher and the purge are wider than they need
+  to be: once their services open `writes_allowed` around that bookkeeping, drop them;
+- what runs outside any door: the shield's exempt paths, celery beat (django-celery-beat's
+  scheduler records each entry's last run) and threads started by a task (the
+  dispatcher's delivery threads, an export's heartbeat).
 
 `retention.tasks.fail_interrupted_runs` needs no entry: it does nothing outside normal.
 
