@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsconsole.api.exceptions import Conflict, InvalidInput, OpsConsoleError, Unavailable
+from opsconsole.errors import Conflict, InvalidInput, OpsConsoleError, Unavailable
 
 
 class MaintenanceError(OpsConsoleError):

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
-import time
 from collections.abc import Callable
-from typing import Any
 
 from django.conf import settings
-from django.db import connections
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
 from maintenance.exceptions import WritesBlocked
+from maintenance.guards import database_writes_blocked
 from maintenance.models import Mode
 from maintenance.state import NORMAL, MaintenanceSnapshot, local_snapshot, memo_snapshot, read_shared
 
@@ -25,28 +22,6 @@ logger = logging.getLogger(__name__)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PAGE_METHODS = frozenset({"GET", "HEAD"})
 NO_WRITE_PATHS = ("/health",)
-# Statements that cannot change data (django-read-only's list, plus SHOW). Anything else
-# (INSERT, UPDATE, DELETE, DDL, COPY, WITH ... which may hide a write) is blocked.
-READ_ONLY_SQL_PREFIXES = (
-    "SELECT",
-    "EXPLAIN",
-    "PRAGMA",
-    "SHOW",
-    "SET ",
-    "SAVEPOINT",
-    "RELEASE SAVEPOINT",
-    "ROLLBACK TO SAVEPOINT",
-    "BEGIN",
-    "COMMIT",
-    "ROLLBACK",
-    "DECLARE",  # server-side cursors of SELECTs (iterator() on PostgreSQL)
-    "FETCH",
-    "CLOSE",
-)
-
-
-def sql_is_write(sql: str) -> bool:
-    return not sql.lstrip(" \t\r\n(").upper().startswith(READ_ONLY_SQL_PREFIXES)
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -58,17 +33,9 @@ def wants_json(request: HttpRequest) -> bool:
     return "json" in accept or "json" in content_type
 
 
-def retry_after_seconds(snapshot: MaintenanceSnapshot) -> int:
-    """The configured Retry-After, shortened when the mode ends sooner (`until`)."""
-    seconds = snapshot.retry_after
-    if snapshot.until_ts is not None:
-        seconds = min(seconds, max(1, math.ceil(snapshot.until_ts - time.time())))
-    return max(0, seconds)
-
-
 def refusal(request: HttpRequest, snapshot: MaintenanceSnapshot) -> HttpResponse:
     """503 with Retry-After: JSON `{"detail", "mode", "retry_after"}` or templates/maintenance.html."""
-    retry_after = retry_after_seconds(snapshot)
+    retry_after = snapshot.retry_after_now()
     if snapshot.mode == Mode.MAINTENANCE:
         default = "The service is down for maintenance. Try again later."
     else:
@@ -122,14 +89,14 @@ class ReadOnlyShieldMiddleware:
     read. While not normal:
     1. POST/PUT/PATCH/DELETE outside the exempt paths get 503 + Retry-After.
     2. In maintenance mode, non-staff page views get the maintenance page too.
-    3. Any other request runs with an execute wrapper on every database connection that
-       turns a write into a 503, so a GET view that writes cannot slip through.
+    3. Any other request runs inside `database_writes_blocked` (maintenance/guards.py, the
+       one rule of what read-only blocks): a database write becomes WritesBlocked, a 503,
+       so a GET view that writes cannot slip through.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self._exempt: re.Pattern[str] | None = None
-        self._aliases = tuple(connections)
         # In maintenance mode these GETs still pass for everyone: the API answers non-staff
         # itself (403), and static files are needed by the admin login page.
         self._page_exempt = ("/system",) + tuple(
@@ -165,36 +132,11 @@ class ReadOnlyShieldMiddleware:
         ):
             return refusal(request, snapshot)
         request.maintenance_snapshot = snapshot  # type: ignore[attr-defined]
-        # connection.execute_wrapper() as a plain append/remove: the context manager and
-        # connections.all() cost more than the rest of this method together.
-        blocker = WriteBlocker(snapshot)
-        wrapped = [connections[alias] for alias in self._aliases]
-        for connection in wrapped:
-            connection.execute_wrappers.append(blocker)
-        try:
+        with database_writes_blocked("web request"):
             return self.get_response(request)
-        finally:
-            for connection in wrapped:
-                connection.execute_wrappers.remove(blocker)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, WritesBlocked):
             snapshot = getattr(request, "maintenance_snapshot", None) or local_snapshot()
             return refusal(request, snapshot)
         return None
-
-
-class WriteBlocker:
-    """A database execute wrapper that raises WritesBlocked for any statement that writes."""
-
-    def __init__(self, snapshot: MaintenanceSnapshot) -> None:
-        self.snapshot = snapshot
-
-    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        if sql_is_write(sql):
-            raise WritesBlocked(
-                mode=self.snapshot.mode,
-                retry_after=retry_after_seconds(self.snapshot),
-                message=self.snapshot.message,
-            )
-        return execute(sql, params, many, context)

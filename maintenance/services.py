@@ -1,4 +1,8 @@
-"""Every change of the maintenance state goes through here."""
+"""Every change of the maintenance state goes through here.
+
+Both services write whatever the mode (they are the allow-list's mode change, see
+maintenance/guards.py): they are how read-only ends.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from django.utils import timezone
 
 from maintenance import state as state_cache
 from maintenance.exceptions import InvalidMaintenanceChange, ModeUnchanged
+from maintenance.guards import writes_allowed
 from maintenance.models import MaintenanceEvent, MaintenanceState, Mode
 
 MODES = [m.value for m in Mode]
@@ -121,6 +126,7 @@ def _publish(state: MaintenanceState, actor: Any) -> None:
 
 
 @transaction.atomic
+@writes_allowed("changing the mode is how read-only ends")
 def maintenance_set_mode(
     *,
     mode: str,
@@ -171,6 +177,7 @@ def maintenance_set_mode(
 
 
 @transaction.atomic
+@writes_allowed("the scheduled end of read-only")
 def maintenance_expire(*, now: datetime | None = None) -> MaintenanceState | None:
     """Return to normal when `until` has passed; None when there was nothing to do.
 

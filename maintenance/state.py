@@ -17,26 +17,24 @@ uncommitted change) and publishes nothing, so a rolled-back change never reaches
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.dispatch import receiver
 
+from maintenance.conf import maintenance_settings
 from maintenance.models import MaintenanceState, Mode
 
 logger = logging.getLogger(__name__)
 
 CACHE_KEY = "opsconsole:maintenance:state:v1"
-# A safety net only: the service publishes every change on commit; this bounds how long a
-# change made behind the service's back (raw SQL, a failed cache set) can stay invisible.
-DEFAULT_CACHE_TTL_SECONDS = 300
 NORMAL = Mode.NORMAL.value
 
 
@@ -70,6 +68,13 @@ class MaintenanceSnapshot:
         if self.is_expired():
             return replace(self, mode=NORMAL, message="", until_ts=None)
         return self
+
+    def retry_after_now(self) -> int:
+        """The Retry-After to send: the configured one, shortened when the mode ends sooner (`until`)."""
+        seconds = self.retry_after
+        if self.until_ts is not None:
+            seconds = min(seconds, max(1, math.ceil(self.until_ts - time.time())))
+        return max(0, seconds)
 
     @property
     def effective_mode(self) -> str:
@@ -121,25 +126,20 @@ FRESH_INSTALL = MaintenanceSnapshot()
 _memo: tuple[MaintenanceSnapshot, float] | None = None
 # Threads that changed the state in a transaction not yet committed (see module docstring).
 _dirty_threads: set[int] = set()
-_local_ttl: float | None = None
 
 
 def local_ttl() -> float:
-    global _local_ttl
-    if _local_ttl is None:
-        _local_ttl = float(settings.MAINTENANCE.get("LOCAL_TTL_SECONDS", 1.0))
-    return _local_ttl
+    return float(maintenance_settings.LOCAL_TTL_SECONDS)
 
 
 def cache_ttl() -> int:
-    return int(settings.MAINTENANCE.get("CACHE_TTL_SECONDS", DEFAULT_CACHE_TTL_SECONDS))
+    return int(maintenance_settings.CACHE_TTL_SECONDS)
 
 
 def forget_local_state() -> None:
     """Drop this process's memo, so the next read asks the cache (tests, settings changes)."""
-    global _memo, _local_ttl
+    global _memo
     _memo = None
-    _local_ttl = None
 
 
 @receiver(setting_changed)

@@ -6,7 +6,12 @@ class OpsConsoleConfig(AppConfig):
     verbose_name = "OpsConsole"
 
     def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
         from opsconsole.celery import ensure_broker_folders
+
+        # Each app contributes its dashboard panels in <app>/dashboard.py, as admin.py does for the admin.
+        autodiscover_modules("dashboard")
 
         # Web and beat send tasks too: the embedded broker's folders must exist first.
         ensure_broker_folders()

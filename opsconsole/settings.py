@@ -8,6 +8,7 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 
+from opsconsole.api.schema_settings import API_SCHEMA_SETTINGS
 from opsconsole.env import (
     BASE_DIR,
     VAR_DIR,
@@ -30,6 +31,7 @@ DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 PORT = env_int("PORT", 8000)
+OPSCONSOLE_ADMIN_PASSWORD = env_str("OPSCONSOLE_ADMIN_PASSWORD", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -225,7 +227,7 @@ SECURE_HSTS_PRELOAD = env_bool("OPSCONSOLE_HSTS_PRELOAD", False)
 
 SILENCED_SYSTEM_CHECKS = [
     # The /system routes begin with "/?" on purpose: every path answers with and without its
-    # trailing slash (no redirect that would drop a POST body), see opsconsole/api/routers.py.
+    # trailing slash (no redirect that would drop a POST body), see the apps' urls.py.
     "urls.W002",
 ]
 
@@ -356,29 +358,7 @@ REST_FRAMEWORK = {
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
 
-SPECTACULAR_SETTINGS = {
-    "TITLE": "OpsConsole /system API",
-    "DESCRIPTION": "Notifications, exports, retention and maintenance for operators.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    # The schema and its docs are part of the staff-only /system API.
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # One schema name per choice set, shared by every field that uses it.
-    "ENUM_NAME_OVERRIDES": {
-        "MaintenanceModeEnum": "maintenance.models.Mode",
-        "ChannelTypeEnum": "notifications.models.ChannelType",
-        "NotificationStatusEnum": "notifications.models.NotificationStatus",
-        "AttemptOutcomeEnum": "notifications.models.AttemptOutcome",
-        "ExportJobStatusEnum": "exports.models.JobStatus",
-        "ExportFormatEnum": "exports.models.ExportFormat",
-        "PurgeTriggerEnum": "retention.models.PurgeTrigger",
-        "PurgeStatusEnum": "retention.models.PurgeStatus",
-    },
-}
+SPECTACULAR_SETTINGS = API_SCHEMA_SETTINGS  # titles and enum names, no environment: kept with the API
 
 # --- App settings (each app reads its own dict through its conf.py accessor) -----
 # /health is "degraded" when the oldest due notification has waited longer than this.
@@ -414,7 +394,6 @@ RETENTION = {
     "MAX_SECONDS": env_float("OPSCONSOLE_PURGE_MAX_SECONDS", 0.0),
 }
 MAINTENANCE = {
-    # How long a process trusts its own copy of the mode before asking the cache again.
     "LOCAL_TTL_SECONDS": env_float("OPSCONSOLE_MAINTENANCE_LOCAL_TTL", 1.0),
 }
 

@@ -31,3 +31,17 @@ def test_the_allow_list_lets_a_named_write_through():
         assert add_one([]) == 1
     with pytest.raises(WritesBlocked):
         add_one([])
+
+
+def test_a_refusal_asks_to_retry_no_later_than_the_mode_ends():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    maintenance_set_mode(mode="read_only", reason="x", retry_after=3600, until=timezone.now() + timedelta(seconds=90))
+
+    with pytest.raises(WritesBlocked) as refusal:
+        add_one([])
+
+    assert 1 <= refusal.value.retry_after <= 90
+    assert refusal.value.extra["retry_after"] == refusal.value.retry_after  # what the API's Retry-After says

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from maintenance.middleware import sql_is_write
+from maintenance.guards import is_write as sql_is_write
 from maintenance.services import maintenance_set_mode
 from maintenance.state import forget_local_state
 
@@ -216,6 +216,13 @@ def test_read_only_mode_costs_no_query_per_request(client, set_mode, django_asse
         ('SAVEPOINT "s1"', False),
         ("TRUNCATE auth_group", True),
         ("CREATE TABLE x (id int)", True),
+        ("select pg_advisory_unlock(1)", False),
+        ("EXPLAIN SELECT 1", False),
+        ('RELEASE SAVEPOINT "s1"', False),
+        ('ROLLBACK TO SAVEPOINT "s1"', False),
+        ("SET LOCAL statement_timeout = 1000", False),
+        ('DECLARE "c1" NO SCROLL CURSOR WITH HOLD FOR SELECT 1', False),
+        ("", True),
     ],
 )
 def test_sql_guard_tells_writes_from_reads(sql, writes):

@@ -1,7 +1,7 @@
 """The one DRF handler that maps domain errors (opsconsole/errors.py) and DRF's own to JSON.
 
-Apps subclass these in their own exceptions.py; services raise them; views never
-build error responses by hand.
+Apps subclass the kinds of opsconsole/errors.py in their own exceptions.py; services raise
+them; views never build error responses by hand.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ def chart_data(request: HttpRequest) -> JsonResponse:
     user = request.user
     if not user.is_authenticated:
         return JsonResponse({"detail": "Log in to the admin first."}, status=401)
-    if not admin.site.has_permission(request) or "notifications" not in selectors.visible_panels(user):
+    panel = selectors.chart_panel()
+    if not admin.site.has_permission(request) or panel is None or panel.name not in selectors.visible_panels(user):
         return JsonResponse({"detail": "Staff with view permission on the outbox only."}, status=403)
     return JsonResponse(selectors.chart_data())

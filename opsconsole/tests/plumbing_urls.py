@@ -2,9 +2,8 @@
 
 import django_filters
 from django.contrib.admin.models import LogEntry
+from django.urls import re_path
 from rest_framework import serializers, viewsets
-
-from opsconsole.api.routers import OptionalSlashRouter
 
 
 class LogEntryFilter(django_filters.FilterSet):
@@ -27,6 +26,5 @@ class LogEntryViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = LogEntryFilter
 
 
-router = OptionalSlashRouter()
-router.register("log", LogEntryViewSet)
-urlpatterns = router.urls
+# Every path with and without its trailing slash, as the apps' urls.py route theirs.
+urlpatterns = [re_path(r"^log/?$", LogEntryViewSet.as_view({"get": "list"}), name="log-list")]

@@ -8,10 +8,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def password_file(monkeypatch, tmp_path):
+def password_file(monkeypatch, tmp_path, settings):
     path = tmp_path / "admin-password"
     monkeypatch.setattr("opsconsole.management.commands.bootstrap_admin.var_path", lambda name: path)
-    monkeypatch.delenv("OPSCONSOLE_ADMIN_PASSWORD", raising=False)
+    settings.OPSCONSOLE_ADMIN_PASSWORD = ""
     return path
 
 
@@ -40,8 +40,8 @@ def test_a_later_run_never_changes_a_password_chosen_in_the_admin(password_file)
     assert "unchanged" in output
 
 
-def test_the_environment_password_is_applied_when_given(password_file, monkeypatch):
+def test_the_environment_password_is_applied_when_given(password_file, settings):
     run()
-    monkeypatch.setenv("OPSCONSOLE_ADMIN_PASSWORD", "from-the-env-77")
+    settings.OPSCONSOLE_ADMIN_PASSWORD = "from-the-env-77"
     run()
     assert get_user_model().objects.get(username="admin").check_password("from-the-env-77")

@@ -3,6 +3,7 @@
 import os
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, username: str, **options):
         password_file = var_path("admin-password")
-        given = os.environ.get("OPSCONSOLE_ADMIN_PASSWORD") or ""
+        given = settings.OPSCONSOLE_ADMIN_PASSWORD or ""
         user_model = get_user_model()
         user = user_model.objects.filter(username=username).first()
         if user is not None:
