@@ -63,12 +63,12 @@ class StopClaimingOnShutdown(bootsteps.StartStopStep):
         pass
 
     def close(self, worker) -> None:
-        from opsconsole import shutdown
+        from opsconsole.shutdown import STOP_SIGNAL, request_stop
 
-        shutdown.request_stop()
+        request_stop()
         for pid in _pool_pids(worker):
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, shutdown.STOP_SIGNAL)
+                os.kill(pid, STOP_SIGNAL)
 
     stop = terminate = close
 
@@ -88,16 +88,16 @@ app.steps["worker"].add(StopClaimingOnShutdown)
 def _stop_claiming_here(**_kwargs) -> None:
     # Sent from the worker's SIGTERM/SIGINT handler, while a solo pool's task still runs in
     # this process (the bootstep above runs only once that task has returned).
-    from opsconsole import shutdown
+    from opsconsole.shutdown import request_stop
 
-    shutdown.request_stop()
+    request_stop()
 
 
 @worker_process_init.connect
 def _listen_for_stop(**_kwargs) -> None:
-    from opsconsole import shutdown
+    from opsconsole.shutdown import install_stop_signal_handler
 
-    shutdown.install_stop_signal_handler()
+    install_stop_signal_handler()
 
 
 @worker_init.connect
