@@ -92,8 +92,12 @@ def test_a_database_error_while_recording_is_retried_after_reconnecting(sink, ho
     monkeypatch.setattr(dispatch, "DATABASE_RETRIES", (0.0, 0.0, 0.0))
     with pytest.raises(OperationalError):
         notification_dispatch_due(concurrency=1, batch_size=3)
-    # The sweep itself failed (the task retries it), but what it delivered is recorded.
-    assert statuses()[NotificationStatus.SENT] == len(sink.received) == 3
+    # The sweep itself failed (the task retries it), but what it delivered is recorded, and
+    # what it had claimed without starting (timing decides how much) was handed back.
+    counts = statuses()
+    assert counts[NotificationStatus.SENT] == len(sink.received) >= 1
+    assert counts[NotificationStatus.SENDING] == 0
+    assert counts[NotificationStatus.SENT] + counts[NotificationStatus.PENDING] == 3
 
 
 def test_renewing_a_lease_extends_it_and_keeps_rows_taken_by_someone_else_theirs(hook, notify_config):
