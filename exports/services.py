@@ -11,7 +11,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.files import File
@@ -24,7 +24,7 @@ from django.db import (
     connection,
     transaction,
 )
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from exports import conf, engine
@@ -288,7 +288,7 @@ class _Attempt:
         self.job_id = job_id
         self.number = number
 
-    def _mine(self):
+    def _mine(self) -> QuerySet[ExportJob]:
         return ExportJob.objects.filter(pk=self.job_id, status=JobStatus.RUNNING, attempts=self.number)
 
     def flush(self, rows: int) -> bool:
@@ -465,7 +465,7 @@ class _TempFile(File):
     """A finished temp file: FileSystemStorage moves it into place instead of copying it."""
 
     def temporary_file_path(self) -> str:
-        return self.name
+        return cast(str, self.name)  # always set: made from a path
 
 
 def _store(job: ExportJob, path: Path) -> str:

@@ -7,10 +7,10 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from notifications import selectors
@@ -39,10 +39,10 @@ from opsconsole.api.parsers import MAX_DEPTH, TooDeep, nul_character_path
 
 logger = logging.getLogger(__name__)
 
-NAME_MAX = NotificationChannel._meta.get_field("name").max_length
-TARGET_MAX = NotificationChannel._meta.get_field("target").max_length
-SUBJECT_MAX = NotificationOutbox._meta.get_field("subject").max_length
-IDEMPOTENCY_KEY_MAX = NotificationOutbox._meta.get_field("idempotency_key").max_length
+NAME_MAX = cast(int, NotificationChannel._meta.get_field("name").max_length)
+TARGET_MAX = cast(int, NotificationChannel._meta.get_field("target").max_length)
+SUBJECT_MAX = cast(int, NotificationOutbox._meta.get_field("subject").max_length)
+IDEMPOTENCY_KEY_MAX = cast(int, NotificationOutbox._meta.get_field("idempotency_key").max_length)
 MAX_ATTEMPTS_LIMIT = 50  # well inside max_attempts' PositiveSmallIntegerField (32767)
 # Far above what any endpoint takes, and inside rate_limit_per_minute's integer column:
 # a larger number used to reach PostgreSQL and come back as an overflow (a 500).
@@ -82,7 +82,7 @@ def channel_clean(
             errors["name"] = ["This field is required."]
         elif len(value) > NAME_MAX:
             errors["name"] = [f"Ensure this field has no more than {NAME_MAX} characters."]
-        elif NotificationChannel.objects.filter(name=value).exclude(pk=getattr(channel, "pk", None)).exists():
+        elif NotificationChannel.objects.filter(name=value).exclude(pk=getattr(channel, "pk", None)).exists():  # type: ignore[misc]  # pk=None: a new channel
             errors["name"] = ["A channel with this name already exists."]
         else:
             cleaned["name"] = value
@@ -874,7 +874,7 @@ def outbox_record_results(*, results: list[DeliveryResult]) -> None:
     _record_channel_health(landed, now)
 
 
-def _still_leased(claim: Claim):
+def _still_leased(claim: Claim) -> QuerySet[NotificationOutbox]:
     """The claim's row while it is still `sending` under this claim's lease (locked_until is the lease's stamp)."""
     return NotificationOutbox.objects.filter(
         pk=claim.message.outbox_id, status=NotificationStatus.SENDING, locked_until=claim.lease_until

@@ -70,7 +70,7 @@ def policy_upsert(
     while True:
         policy = DataRetentionPolicy.objects.select_for_update().filter(category=category).first()
         created = policy is None
-        if created:
+        if policy is None:
             if days_to_keep is None:
                 raise InvalidInput(fields={"days_to_keep": ["This field is required to create a policy."]})
             policy = DataRetentionPolicy(category=category)
@@ -182,6 +182,7 @@ def _targets(categories: Iterable[str] | None) -> tuple[list[Target], list[Skipp
         if reason:
             skipped.append(Skipped(name, reason))
         else:
+            assert policy is not None  # skip_reason() refuses a missing policy
             targets.append((registry.get(name), policy))
     return targets, skipped
 
@@ -430,6 +431,7 @@ def _execute_run(
         # Policies can change between queueing and running; a legal hold always wins.
         _mark([run], status=PurgeStatus.REFUSED, error=f"Not purged: {reason}.")
         return
+    assert policy is not None  # skip_reason() refuses a missing policy
     category = registry.get(run.category)
     try:
         status, error = _delete_in_batches(
@@ -488,6 +490,7 @@ class _KeysetStatements:
         connection = connections[using]
         quote = connection.ops.quote_name
         where, self.where_params = query.get_compiler(using).compile(query.where)
+        assert query.model is not None  # a QuerySet's query always has its model
         table = quote(query.model._meta.db_table)
         pk = f"{table}.{quote(query.model._meta.pk.column)}"
         self.using = using
