@@ -25,10 +25,11 @@ run: venv
 	$(BIN)/python scripts/run_all.py
 
 # Parallel by default (pytest-xdist, one worker per core): `make test PYTEST_WORKERS=0` runs
-# the suite serially in one process. loadgroup keeps tests marked xdist_group together.
+# the suite serially in one process. worksteal: idle workers take queued tests from busy
+# ones, so a few long tests (real workers, browsers) do not leave one core idle at the end.
 PYTEST_WORKERS ?= auto
 test: venv
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
