@@ -24,12 +24,17 @@ run: venv
 	$(BIN)/python manage.py bootstrap_admin
 	$(BIN)/python scripts/run_all.py
 
+# Parallel by default (pytest-xdist, one worker per core): `make test PYTEST_WORKERS=0` runs
+# the suite serially in one process. worksteal: idle workers take queued tests from busy
+# ones, so a few long tests (real workers, browsers) do not leave one core idle at the end.
+PYTEST_WORKERS ?= auto
 test: venv
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: venv
 	$(BIN)/ruff check --fix .
@@ -42,4 +47,4 @@ e2e: venv
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
 
 clean:
-	rm -rf var/test-db.sqlite3 var/test-broker .pytest_cache
+	rm -rf var/test-db.sqlite3* var/test-broker var/test-workers .pytest_cache .mypy_cache

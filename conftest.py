@@ -9,6 +9,13 @@ from apitokens.services import token_create
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Django's PBKDF2 costs ~0.5 s a user and most tests make one (staff_user, admin_client):
+    the largest share of the suite's CPU time. No test is about the hash's strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(settings, tmp_path):
     """Each test gets an empty cache of its own, so maintenance mode never leaks between tests."""
     from django.core.cache import caches

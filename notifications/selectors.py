@@ -55,5 +55,5 @@ def outbox_oldest_due_age(now: datetime | None = None) -> float | None:
         # Due as soon as possible: waiting since it was made (or handed back).
         deliverable.filter(next_attempt_at__isnull=True).order_by("id").values_list("created_at", flat=True)[:1],
     ]
-    since = [value for query in waiting for value in query]
+    since = [value for query in waiting for value in query if value is not None]
     return max((now - min(since)).total_seconds(), 0.0) if since else None

@@ -46,8 +46,8 @@ class AppSettings:
 
 
 @checks.register(checks.Tags.compatibility)
-def check_unknown_setting_keys(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    errors = []
+def check_unknown_setting_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
     for namespace, app_settings in sorted(_REGISTRY.items()):
         configured = getattr(settings, namespace, None)
         if configured is None:

@@ -31,7 +31,7 @@ DRAIN_SECONDS = 2.0
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {"pid": None, "queue": None, "thread": None}
-_outage = {"since": None, "dropped": 0}
+_outage: dict[str, Any] = {"since": None, "dropped": 0}
 
 
 def ring(task_name: str, *args: Any) -> None:

@@ -24,7 +24,7 @@ class _TempFile(File):
     """A finished temp file: FileSystemStorage moves it into place instead of copying it."""
 
     def temporary_file_path(self) -> str:
-        return self.name
+        return str(self.name)
 
 
 def export_file_store(job: ExportJob, path: Path) -> str:

@@ -96,7 +96,7 @@ def install() -> None:
 
         original_send = requests.Session.send
         original_create_connection = urllib3_connection.create_connection
-        original_get_socket = smtplib.SMTP._get_socket
+        original_get_socket = smtplib.SMTP._get_socket  # type: ignore[attr-defined]  # private, not in typeshed
 
         def send(self: requests.Session, request: Any, **kwargs: Any) -> Any:
             state = _current.get()
@@ -122,9 +122,9 @@ def install() -> None:
             # SMTP_SSL wraps this socket with server_hostname=self._host: the name, not the address.
             return _guarded_connect(host, port, lambda checked: original_get_socket(self, *checked, timeout))
 
-        requests.Session.send = send
+        requests.Session.send = send  # type: ignore[method-assign]
         urllib3_connection.create_connection = create_connection
-        smtplib.SMTP._get_socket = get_socket
+        smtplib.SMTP._get_socket = get_socket  # type: ignore[attr-defined]
         _installed = True
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 
 from notifications.channels.base import ChannelBackend, DeliveryContext, DeliveryReport, OutgoingMessage
@@ -22,7 +23,7 @@ def split_addresses(target: str) -> list[str]:
     return [address.strip() for address in (target or "").split(",") if address.strip()]
 
 
-def _open_connection():
+def _open_connection() -> BaseEmailBackend:
     connection = get_connection(fail_silently=False)
     connection.open()
     return connection

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from notifications.channels.base import ChannelBackend, DeliveryContext, DeliveryReport, OutgoingMessage
 
@@ -13,7 +14,7 @@ class LogBackend(ChannelBackend):
     channel_type = "log"
     config_keys = frozenset({"level"})
 
-    def clean_config(self, config):
+    def clean_config(self, config: dict[str, Any]) -> dict[str, Any]:
         config = super().clean_config(config)
         level = config.get("level", "INFO")
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):

@@ -88,7 +88,7 @@ def resolve(host: str, port: int) -> list[IPAddress]:
         raise UnresolvableHost(f"host {host!r} does not resolve: {exc.strerror}") from exc
     addresses: list[IPAddress] = []
     for _family, _type, _proto, _name, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0].split("%", 1)[0])
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
         if address not in addresses:
             addresses.append(address)
     if not addresses:

@@ -7,7 +7,7 @@ run while the maintenance mode is not normal (maintenance/guards.py).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,8 +21,8 @@ from notifications.exceptions import ChannelInUse, ChannelInvalid
 from notifications.models import ChannelType, NotificationChannel, NotificationOutbox
 from notifications.services.outbox import json_refusal, notification_enqueue, schedule_sweep
 
-NAME_MAX = NotificationChannel._meta.get_field("name").max_length
-TARGET_MAX = NotificationChannel._meta.get_field("target").max_length
+NAME_MAX = cast(int, NotificationChannel._meta.get_field("name").max_length)
+TARGET_MAX = cast(int, NotificationChannel._meta.get_field("target").max_length)
 MAX_ATTEMPTS_LIMIT = 50  # well inside max_attempts' PositiveSmallIntegerField (32767)
 # Far above what any endpoint takes, and inside rate_limit_per_minute's integer column:
 # a larger number used to reach PostgreSQL and come back as an overflow (a 500).
@@ -79,7 +79,7 @@ def _clean_name(name: Any, channel: NotificationChannel | None, cleaned: dict, e
         errors["name"] = ["This field is required."]
     elif len(value) > NAME_MAX:
         errors["name"] = [f"Ensure this field has no more than {NAME_MAX} characters."]
-    elif NotificationChannel.objects.filter(name=value).exclude(pk=getattr(channel, "pk", None)).exists():
+    elif NotificationChannel.objects.filter(name=value).exclude(pk=getattr(channel, "pk", None)).exists():  # type: ignore[misc]
         errors["name"] = ["A channel with this name already exists."]
     else:
         cleaned["name"] = value

@@ -8,7 +8,7 @@ notifications/delivery/; these services only ring its doorbell after commit, by 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -21,8 +21,8 @@ from notifications.models import NotificationChannel, NotificationOutbox, Notifi
 from opsconsole import doorbell
 from opsconsole.api.parsers import MAX_DEPTH, TooDeep, nul_character_path
 
-SUBJECT_MAX = NotificationOutbox._meta.get_field("subject").max_length
-IDEMPOTENCY_KEY_MAX = NotificationOutbox._meta.get_field("idempotency_key").max_length
+SUBJECT_MAX = cast(int, NotificationOutbox._meta.get_field("subject").max_length)
+IDEMPOTENCY_KEY_MAX = cast(int, NotificationOutbox._meta.get_field("idempotency_key").max_length)
 
 
 def _schedule_delivery(outbox_id: int) -> None:

@@ -2,14 +2,22 @@
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, override_settings
+
+
+@pytest.fixture(scope="module")
+def collected_root(tmp_path_factory):
+    """collectstatic once for the module: it copies every app's assets (seconds), and no test changes them."""
+    root = tmp_path_factory.mktemp("static")
+    with override_settings(STATIC_ROOT=root):
+        call_command("collectstatic", "--noinput", verbosity=0)
+    return root
 
 
 @pytest.fixture
-def collected_static(settings, tmp_path):
+def collected_static(settings, collected_root):
     settings.DEBUG = False
-    settings.STATIC_ROOT = tmp_path / "static"
-    call_command("collectstatic", "--noinput", verbosity=0)
+    settings.STATIC_ROOT = collected_root
     return settings.STATIC_ROOT
 
 

@@ -130,6 +130,7 @@ def _execute_run(run: PurgeRun, *, pace: _Pace, result: PurgeResult) -> None:
         # Policies can change between queueing and running; a legal hold always wins.
         purge_runs_finish([run], status=PurgeStatus.REFUSED, error=f"Not purged: {reason}.")
         return
+    assert policy is not None  # purge_skip_reason refuses a category without a policy
     category = registry.get(run.category)
     try:
         status, error = _delete_in_batches(run, category, policy, pace=pace, result=result)
@@ -187,6 +188,7 @@ def _delete_in_batches(
                 record_progress.update(deleted=run.deleted + deleted)
             result.longest_batch_seconds = max(result.longest_batch_seconds, time.monotonic() - started)
             run.deleted += deleted
-            pace.lock.refresh()
+            if pace.lock is not None:
+                pace.lock.refresh()
             after = end
             pace.report(run)

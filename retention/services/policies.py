@@ -40,12 +40,14 @@ def policy_upsert(
         "legal_hold": legal_hold,
     }
     while True:
-        policy = DataRetentionPolicy.objects.select_for_update().filter(category=category).first()
-        created = policy is None
-        if created:
+        found = DataRetentionPolicy.objects.select_for_update().filter(category=category).first()
+        created = found is None
+        if found is None:
             if days_to_keep is None:
                 raise InvalidRetentionRequest(fields={"days_to_keep": ["This field is required to create a policy."]})
             policy = DataRetentionPolicy(category=category)
+        else:
+            policy = found
         for name, value in changes.items():
             if value is not None:
                 setattr(policy, name, value)

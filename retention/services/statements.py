@@ -55,8 +55,10 @@ class KeysetStatements:
         connection = connections[using]
         quote = connection.ops.quote_name
         where, self.where_params = query.get_compiler(using).compile(query.where)
-        table = quote(query.model._meta.db_table)
-        pk = f"{table}.{quote(query.model._meta.pk.column)}"
+        model = query.model
+        assert model is not None  # a queryset always has its model
+        table = quote(model._meta.db_table)
+        pk = f"{table}.{quote(model._meta.pk.column)}"
         self.using = using
         select = f"SELECT {pk} AS batch_pk FROM {table} WHERE {where}"
         self.first_end = f"SELECT MAX(batch_pk) FROM ({select} ORDER BY {pk} LIMIT %s) batch"
