@@ -1,4 +1,4 @@
-"""API token settings, read on every access so `override_settings` always applies.
+"""API token settings through the project's one accessor (opsconsole/conf.py).
 
 The values live in `settings.API_TOKENS` (read from the environment in
 opsconsole/settings.py); keys missing from the dict fall back to the defaults below.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
+from opsconsole.conf import AppSettings
 
 DEFAULTS: dict[str, Any] = {
     # Days a new token stays valid; None: no expiry.
@@ -19,11 +19,4 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-class ApiTokenSettings:
-    def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
-            raise AttributeError(f"unknown API_TOKENS setting {name!r}")
-        return getattr(settings, "API_TOKENS", {}).get(name, DEFAULTS[name])
-
-
-token_settings = ApiTokenSettings()
+token_settings = AppSettings("API_TOKENS", DEFAULTS)
