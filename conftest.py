@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from apitokens.services import token_create
@@ -42,6 +43,14 @@ def _isolated_cache(settings, tmp_path):
 def staff_user(django_user_model):
     """A superuser: staff with every model permission."""
     return django_user_model.objects.create_superuser("ops", "ops@example.com", "pw-ops-123")
+
+
+@pytest.fixture
+def staff_client(staff_user) -> Client:
+    """A Django test client signed in to the admin as staff."""
+    client = Client()
+    client.force_login(staff_user)
+    return client
 
 
 @pytest.fixture

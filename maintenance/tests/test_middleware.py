@@ -28,13 +28,6 @@ def set_mode(django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def staff_client(staff_user):
-    client = Client()
-    client.force_login(staff_user)
-    return client
-
-
-@pytest.fixture
 def member_client(django_user_model):
     client = Client()
     client.force_login(django_user_model.objects.create_user("member", password="pw-member-123"))

@@ -44,9 +44,6 @@ STATUS_BY_KIND: tuple[tuple[type[OpsConsoleError], int], ...] = (
 
 def status_of(exc: OpsConsoleError) -> int:
     """The HTTP status of a domain error: its kind's, first match in STATUS_BY_KIND order."""
-    explicit = getattr(exc, "status_code", None)
-    if explicit is not None:  # a class not yet moved to the kinds
-        return int(explicit)
     for kind, code in STATUS_BY_KIND:
         if isinstance(exc, kind):
             return code

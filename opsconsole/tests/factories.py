@@ -75,3 +75,10 @@ class PurgeRunFactory(factory.django.DjangoModelFactory):
     matched = 10
     deleted = 10
     finished_at = factory.LazyFunction(timezone.now)
+
+
+def attempts_at(*, at, outcome: str, count: int, channel=None) -> None:
+    """`count` delivery attempts started at `at` with `outcome`, each on a notification of its own."""
+    for _ in range(count):
+        outbox = OutboxFactory(channel=channel) if channel else OutboxFactory()
+        AttemptFactory(outbox=outbox, started_at=at, outcome=outcome)

@@ -14,12 +14,12 @@ from maintenance.services import maintenance_set_mode
 from notifications import dashboard as notifications_panel
 from notifications.models import AttemptOutcome, NotificationStatus
 from opsconsole.tests.factories import (
-    AttemptFactory,
     ChannelFactory,
     ExportJobFactory,
     OutboxFactory,
     PolicyFactory,
     PurgeRunFactory,
+    attempts_at,
 )
 from retention import dashboard as retention_panel
 
@@ -28,26 +28,13 @@ pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
 
 
-@pytest.fixture
-def staff_client(staff_user) -> Client:
-    client = Client()
-    client.force_login(staff_user)
-    return client
-
-
-def _attempts(*, at: datetime, outcome: str, count: int, channel=None) -> None:
-    for _ in range(count):
-        outbox = OutboxFactory(channel=channel) if channel else OutboxFactory()
-        AttemptFactory(outbox=outbox, started_at=at, outcome=outcome)
-
-
 def _populate(*, channels: int) -> None:
     """Some rows in every table the dashboard reads."""
     now = timezone.now()
     for index in range(channels):
         channel = ChannelFactory(consecutive_failures=index % 2, last_error="HTTP 503" if index % 2 else "")
-        _attempts(at=now - timedelta(hours=index), outcome=AttemptOutcome.SENT, count=2, channel=channel)
-        _attempts(at=now - timedelta(days=index % 7), outcome=AttemptOutcome.FAILED, count=1, channel=channel)
+        attempts_at(at=now - timedelta(hours=index), outcome=AttemptOutcome.SENT, count=2, channel=channel)
+        attempts_at(at=now - timedelta(days=index % 7), outcome=AttemptOutcome.FAILED, count=1, channel=channel)
         ExportJobFactory(status=JobStatus.RUNNING, rows_written=10 * index, total_rows=100)
         ExportJobFactory(status=JobStatus.COMPLETED, rows_written=5, total_rows=5)
         PolicyFactory()
@@ -74,7 +61,7 @@ def test_admin_index_shows_every_panel_and_the_app_list_to_staff(staff_client):
 
 
 def test_dashboard_embeds_the_chart_series(staff_client):
-    _attempts(at=timezone.now(), outcome=AttemptOutcome.SENT, count=2)
+    attempts_at(at=timezone.now(), outcome=AttemptOutcome.SENT, count=2)
 
     response = staff_client.get("/admin/")
 
@@ -152,7 +139,7 @@ def test_dashboard_query_count_does_not_grow_with_the_rows(staff_client, django_
 
 def test_chart_data_serves_series_and_outbox_depth_to_staff(staff_client):
     OutboxFactory(status=NotificationStatus.FAILED)
-    _attempts(at=timezone.now(), outcome=AttemptOutcome.FAILED, count=1)
+    attempts_at(at=timezone.now(), outcome=AttemptOutcome.FAILED, count=1)
 
     for path in ["/admin/dashboard/data", "/admin/dashboard/data/"]:
         response = staff_client.get(path)

@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from django.utils import timezone
 
 from exports import dashboard as exports_panel
@@ -13,12 +12,12 @@ from notifications import dashboard as notifications_panel
 from notifications.models import AttemptOutcome, NotificationOutbox, NotificationStatus
 from opsconsole.dashboard import links as dashboard_links
 from opsconsole.tests.factories import (
-    AttemptFactory,
     ChannelFactory,
     ExportJobFactory,
     OutboxFactory,
     PolicyFactory,
     PurgeRunFactory,
+    attempts_at,
 )
 from retention import dashboard as retention_panel
 from retention.models import PurgeStatus
@@ -26,19 +25,6 @@ from retention.models import PurgeStatus
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
-
-
-@pytest.fixture
-def staff_client(staff_user) -> Client:
-    client = Client()
-    client.force_login(staff_user)
-    return client
-
-
-def _attempts(*, at: datetime, outcome: str, count: int, channel=None) -> None:
-    for _ in range(count):
-        outbox = OutboxFactory(channel=channel) if channel else OutboxFactory()
-        AttemptFactory(outbox=outbox, started_at=at, outcome=outcome)
 
 
 # --- the panels ------------------------------------------------------------------------------
@@ -56,11 +42,11 @@ def test_outbox_depth_counts_open_statuses_and_leaves_delivered_rows_out():
 
 
 def test_delivery_series_buckets_attempts_per_hour_for_24_hours_and_per_day_for_7_days():
-    _attempts(at=NOW - timedelta(minutes=10), outcome=AttemptOutcome.SENT, count=3)  # this hour
-    _attempts(at=NOW - timedelta(hours=2), outcome=AttemptOutcome.RETRY, count=2)
-    _attempts(at=NOW - timedelta(hours=2), outcome=AttemptOutcome.FAILED, count=1)
-    _attempts(at=NOW - timedelta(days=3), outcome=AttemptOutcome.SENT, count=4)  # daily chart only
-    _attempts(at=NOW - timedelta(days=8), outcome=AttemptOutcome.SENT, count=5)  # too old for both
+    attempts_at(at=NOW - timedelta(minutes=10), outcome=AttemptOutcome.SENT, count=3)  # this hour
+    attempts_at(at=NOW - timedelta(hours=2), outcome=AttemptOutcome.RETRY, count=2)
+    attempts_at(at=NOW - timedelta(hours=2), outcome=AttemptOutcome.FAILED, count=1)
+    attempts_at(at=NOW - timedelta(days=3), outcome=AttemptOutcome.SENT, count=4)  # daily chart only
+    attempts_at(at=NOW - timedelta(days=8), outcome=AttemptOutcome.SENT, count=5)  # too old for both
 
     series = notifications_panel.delivery_series(now=NOW)
     hourly, daily = series["hourly"], series["daily"]
