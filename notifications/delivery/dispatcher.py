@@ -179,10 +179,11 @@ def notification_dispatch_due(
         batch_size=max(1, int(batch_size or notify_settings.CLAIM_BATCH_SIZE)),
         deadline=None if max_seconds is None else time.monotonic() + max_seconds,
     )
-    try:
-        sweep.run()
-    finally:
-        sweep.wind_down()
+    with shutdown.termination_deferred():
+        try:
+            sweep.run()
+        finally:
+            sweep.wind_down()
     return summary
 
 
@@ -263,12 +264,27 @@ class _Sweep:
         try:
             future = self.done.get(timeout=timeout)
             while True:
-                claim = self.inflight.pop(future, None)
-                if claim is not None and not future.cancelled():
-                    self.finished.append(future.result())
+                self._take(future)
                 future = self.done.get_nowait()
         except queue.Empty:
             pass
+
+    def _take(self, future: Future[DeliveryResult]) -> None:
+        # The result is kept before the future leaves `inflight`: interrupted in between (a
+        # soft time limit), `wind_down` still finds it there, done, and `_collect_done` skips
+        # what is already in `finished` instead of handing back a row that was delivered.
+        if future in self.inflight and not future.cancelled():
+            self.finished.append(future.result())
+        self.inflight.pop(future, None)
+
+    def _collect_done(self) -> None:
+        """Take every finished future still in `inflight`, whether or not it reached the `done` queue."""
+        kept = {id(result.claim) for result in self.finished}
+        for future in [future for future in self.inflight if future.done()]:
+            if id(self.inflight[future]) in kept:
+                del self.inflight[future]
+            else:
+                self._take(future)
 
     def flush(self) -> None:
         if self.finished:
@@ -297,8 +313,12 @@ class _Sweep:
         self.stopped = True
         not_started = [self.inflight.pop(future) for future in list(self.inflight) if future.cancel()]
         deadline = time.monotonic() + float(notify_settings.STOP_TIMEOUT)
+        self._collect_done()
         while self.inflight and time.monotonic() < deadline:
             self.collect(timeout=min(0.1, max(0.0, deadline - time.monotonic())))
+            # A future taken off `done` by an interrupted `collect` is done but was never
+            # recorded; look at the futures themselves, not only at the queue.
+            self._collect_done()
         # Deliveries still running past the bound are handed back too: another worker sends
         # them again (with the same webhook-id) at once instead of after the lease.
         unfinished = not_started + list(self.inflight.values())

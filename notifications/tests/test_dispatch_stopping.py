@@ -139,3 +139,65 @@ def test_a_long_delivery_keeps_its_row_leased_while_it_runs(sink, hook, notify_c
     assert taken_meanwhile == [0]
     assert notification.status == NotificationStatus.SENT and notification.attempts == 1
     assert len(sink.received) == 1
+
+
+def test_a_delivery_taken_off_the_queue_by_an_interrupted_collect_is_recorded_not_sent_again(sink, hook, monkeypatch):
+    # A signal can land between taking a finished delivery off the queue and writing it down.
+    OutboxFactory.create_batch(12, channel=hook)
+    sink.delay = 0.02
+    real_collect = dispatch._Sweep.collect
+    calls = {"n": 0}
+
+    def lose_one_then_die(self, *, timeout):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            self.done.get(timeout=5)  # taken off the queue, never recorded
+            raise SystemExit(0)
+        real_collect(self, timeout=timeout)
+
+    monkeypatch.setattr(dispatch._Sweep, "collect", lose_one_then_die)
+    began = time.monotonic()
+    with pytest.raises(SystemExit):
+        notification_dispatch_due(concurrency=2, batch_size=4)
+    assert time.monotonic() - began < 3  # not held for the stop timeout waiting on the queue
+    assert statuses()[NotificationStatus.SENT] == len(sink.received)  # the lost one is on record
+    monkeypatch.setattr(dispatch._Sweep, "collect", real_collect)
+    notification_dispatch_due(concurrency=2, batch_size=4)
+    assert statuses()[NotificationStatus.SENT] == 12
+    assert max(Counter(request.message_id for request in sink.received).values()) == 1
+
+
+def test_sigterm_during_a_sweep_stops_it_cleanly_then_takes_effect(sink, hook):
+    import os
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signal handlers can only be installed from the main thread")
+    OutboxFactory.create_batch(30, channel=hook)
+    sink.delay = 0.05
+    seen = []
+
+    def terminate_after_a_few(request):
+        seen.append(request)
+        if len(seen) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def exit_like_billiard(signum, _frame):
+        raise SystemExit(-(256 - signum))
+
+    original = sink.handle
+    sink.server.clear()
+    sink.server.expect_request(sink.path).respond_with_handler(lambda r: (terminate_after_a_few(r), original(r))[1])
+    previous = signal.signal(signal.SIGTERM, exit_like_billiard)
+    try:
+        with pytest.raises(SystemExit):
+            notification_dispatch_due(concurrency=2, batch_size=4)
+        assert signal.getsignal(signal.SIGTERM) is exit_like_billiard  # the handler is back
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    counts = statuses()
+    assert shutdown.stopping()
+    assert counts[NotificationStatus.SENDING] == 0
+    assert 3 <= counts[NotificationStatus.SENT] < 30
+    assert counts[NotificationStatus.SENT] == len(sink.received)
