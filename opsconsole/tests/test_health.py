@@ -148,6 +148,17 @@ def test_a_redis_cache_that_accepts_and_never_answers_is_down_not_a_hang(anon_ap
         silent.close()
     assert body["checks"]["cache"]["status"] == "down"
     assert "Timeout" in body["checks"]["cache"]["error"]
+    # The heartbeats live in that cache: not read again (one timeout, not three).
+    assert (
+        body["checks"]["workers"]
+        == body["checks"]["beat"]
+        == {
+            "status": "down",
+            "latency_ms": 0.0,
+            "error": "not checked",
+        }
+    )
+    assert body["maintenance"]["mode"] == "normal"  # read from the database instead
     assert silent_cache["LOCATION"].rsplit(":", 1)[1].split("/")[0] not in body["checks"]["cache"]["error"]
 
 
