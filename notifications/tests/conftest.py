@@ -94,10 +94,19 @@ class Sink:
                     self.in_flight[message_id] -= 1
 
 
+class QuickStopHTTPServer(HTTPServer):
+    """Stops in ~20 ms: serve_forever's default 0.5 s poll made every test using a sink wait
+    half a second in teardown (about 60 tests, 30 s of `make test`)."""
+
+    def thread_target(self) -> None:
+        assert self.server is not None
+        self.server.serve_forever(poll_interval=0.02)
+
+
 @pytest.fixture
 def threaded_httpserver():
     """An HTTP server on 127.0.0.1 that answers requests concurrently (slow handlers block no one)."""
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server = QuickStopHTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     try:
         yield server
