@@ -27,9 +27,11 @@ run: venv
 # Parallel by default (pytest-xdist, one worker per core): `make test PYTEST_WORKERS=0` runs
 # the suite serially in one process. worksteal: idle workers take queued tests from busy
 # ones, so a few long tests (real workers, browsers) do not leave one core idle at the end.
+# The browser tests (marker e2e, ~40 s of Chromium) run in `make e2e`, which CI runs too;
+# a -m in PYTEST_ARGS replaces this one (pytest keeps the last).
 PYTEST_WORKERS ?= auto
 test: venv
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m "not e2e" $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
@@ -44,7 +46,7 @@ bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 e2e: venv
-	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal -m e2e $(PYTEST_ARGS)
 
 clean:
 	rm -rf var/test-db.sqlite3* var/test-broker var/test-workers .pytest_cache .mypy_cache
