@@ -7,7 +7,9 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils.html import format_html
 
 from exports import services
@@ -17,6 +19,7 @@ from exports.formats import FORMATS
 from exports.models import SNAPSHOT, ExportJob, JobStatus
 from exports.registry import dataset_names
 from opsconsole.admin_lookups import SafeModelAdmin
+from opsconsole.admin_object_actions import ObjectActionsMixin, object_action
 
 
 class ExportJobStartForm(forms.ModelForm):
@@ -88,7 +91,8 @@ class ExportJobStartForm(forms.ModelForm):
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(SafeModelAdmin):
+class ExportJobAdmin(ObjectActionsMixin, SafeModelAdmin):
+    change_actions = ["cancel_this", "download_file", "run_again"]
     list_display = [
         "id",
         "job_type",
@@ -213,3 +217,42 @@ class ExportJobAdmin(SafeModelAdmin):
             self.message_user(request, f"Cancelled {cancelled} job(s).", messages.SUCCESS)
         if skipped:
             self.message_user(request, f"Not cancellable: {', '.join(skipped)}.", messages.WARNING)
+
+    # --- the buttons on a job's page ---------------------------------------------------
+    @object_action(
+        label="Cancel",
+        description="Stop this job; a running worker stops at its next progress check",
+        available=lambda job: job.status in JobStatus.active(),
+    )
+    def cancel_this(self, request, job: ExportJob) -> None:
+        services.export_job_cancel(job=job)
+        self.message_user(request, f"Export #{job.pk} cancelled.", messages.SUCCESS)
+
+    @object_action(
+        label="Download",
+        description="The export file",
+        permission="view",
+        method="GET",
+        available=lambda job: job.status == JobStatus.COMPLETED and bool(job.file),
+    )
+    def download_file(self, request, job: ExportJob) -> HttpResponseRedirect:
+        # The API's download endpoint checks the datasets' permissions and expiry: one door for files.
+        return HttpResponseRedirect(job.download_path)
+
+    @object_action(
+        label="Run again",
+        description="Start a new job with the same dataset, format and filters",
+        permission="add",
+    )
+    def run_again(self, request, job: ExportJob) -> HttpResponseRedirect:
+        new_job, created = services.export_job_create(
+            job_type=job.job_type,
+            format=job.format,
+            filter_params=job.filter_params,
+            datasets=job.datasets,
+            note=job.note,
+            user=request.user,
+        )
+        verb = "Started" if created else "An identical export is already under way:"
+        self.message_user(request, f"{verb} export #{new_job.pk}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:exports_exportjob_change", args=[new_job.pk]))
