@@ -7,12 +7,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from exports.admin_actions import export_rows_action
+from exports.admin_actions import ExportActionForm, export_rows_action
 from notifications import services
 from notifications.admin_forms import ChannelAdminForm
 from notifications.channels import BACKENDS
 from notifications.channels.base import ChannelBackend
 from notifications.datasets import (
+    ATTEMPT_ADMIN_DATE_FIELDS,
+    ATTEMPT_ADMIN_LOOKUPS,
     CHANNEL_ADMIN_DATE_FIELDS,
     CHANNEL_ADMIN_LOOKUPS,
     OUTBOX_ADMIN_DATE_FIELDS,
@@ -48,6 +50,7 @@ CLEAR_TARGET_TYPES = [
 @admin.register(NotificationChannel)
 class NotificationChannelAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, SafeModelAdmin):
     form = ChannelAdminForm
+    action_form = ExportActionForm
     change_actions = ["send_test_now", "pause", "resume", "rotate"]
     list_display = [
         "name",
@@ -266,6 +269,7 @@ class NotificationOutboxAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, SafeM
     search_fields = ["subject", "body", "message_id", "idempotency_key"]
     date_hierarchy = "created_at"
     inlines = [AttemptInline]
+    action_form = ExportActionForm
     change_actions = ["retry", "cancel_this"]
     actions = [
         "retry_now",
@@ -355,10 +359,16 @@ class NotificationOutboxAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, SafeM
 @admin.register(NotificationAttempt)
 class NotificationAttemptAdmin(WriteOnlyLookupsRefused, SafeModelAdmin):
     list_display = ["outbox", "number", "outcome", "http_status", "duration_ms", "started_at"]
-    list_filter = ["outcome", "started_at"]
+    list_filter = ["outcome", ("outbox__channel", admin.RelatedOnlyFieldListFilter), "started_at"]
     list_select_related = ["outbox"]
     search_fields = ["outbox__message_id", "error", "response_excerpt"]
     date_hierarchy = "started_at"
+    action_form = ExportActionForm
+    actions = [
+        export_rows_action(
+            "notifications.attempts", lookups=ATTEMPT_ADMIN_LOOKUPS, date_fields=ATTEMPT_ADMIN_DATE_FIELDS
+        )
+    ]
     readonly_fields = [
         "outbox",
         "number",

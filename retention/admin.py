@@ -9,6 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
+from exports.admin_actions import ExportActionForm, export_rows_action
 from opsconsole.admin_lookups import SafeModelAdmin
 from opsconsole.admin_object_actions import ObjectActionsMixin, object_action
 from retention import services
@@ -47,7 +48,8 @@ class DataRetentionPolicyAdmin(ObjectActionsMixin, SafeModelAdmin):
     search_fields = ["category", "description"]
     date_hierarchy = "updated_at"
     readonly_fields = ["rows_due_now", "last_purged_at", "created_at", "updated_at"]
-    actions = ["preview_dry_run", "purge_now"]
+    action_form = ExportActionForm
+    actions = ["preview_dry_run", "purge_now", export_rows_action("retention.policies")]
 
     def get_readonly_fields(self, request, obj=None):
         # The category is the policy's identity: a renamed policy would be another policy.
@@ -186,6 +188,8 @@ class PurgeRunAdmin(SafeModelAdmin):
     search_fields = ["category", "actor_name", "error"]
     date_hierarchy = "started_at"
     list_select_related = ["actor"]
+    action_form = ExportActionForm
+    actions = [export_rows_action("retention.purge_runs", date_fields={"started_at": "started"})]
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
