@@ -74,3 +74,36 @@ def nonstaff_api(django_user_model) -> APIClient:
 @pytest.fixture
 def anon_api() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def staff_client_with(django_user_model):
+    """`staff_client_with("view_exportjob", ...)`: a client signed in as staff holding only those permissions."""
+    from django.contrib.auth.models import Permission
+
+    def make(*codenames: str) -> Client:
+        user = django_user_model.objects.create_user(
+            f"staff-{len(codenames)}-{'-'.join(codenames)}"[:150], is_staff=True
+        )
+        user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+        assert user.user_permissions.count() == len(codenames), "unknown permission codename"
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def switch_mode(django_capture_on_commit_callbacks):
+    """`switch_mode("read_only")`: change the maintenance mode through the service, published as a commit would."""
+    from maintenance.services import maintenance_set_mode
+    from maintenance.state import forget_local_state
+
+    def switch(mode: str, **kwargs) -> None:
+        kwargs.setdefault("reason", "test")
+        with django_capture_on_commit_callbacks(execute=True):
+            maintenance_set_mode(mode=mode, **kwargs)
+        forget_local_state()
+
+    return switch

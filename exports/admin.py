@@ -7,16 +7,19 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.template.defaultfilters import filesizeformat
-from django.utils.html import format_html
+from django.urls import reverse
 
 from exports import services
-from exports.admin_actions import export_rows_action
+from exports.admin_actions import ExportActionForm, export_rows_action
+from exports.admin_progress import PROGRESS_JS, JobProgressMixin
 from exports.exceptions import ExportError
 from exports.formats import FORMATS
 from exports.models import SNAPSHOT, ExportJob, JobStatus
 from exports.registry import dataset_names
 from opsconsole.admin_lookups import SafeModelAdmin
+from opsconsole.admin_object_actions import ObjectActionsMixin, object_action
 
 
 class ExportJobStartForm(forms.ModelForm):
@@ -88,12 +91,18 @@ class ExportJobStartForm(forms.ModelForm):
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(SafeModelAdmin):
+class ExportJobAdmin(ObjectActionsMixin, JobProgressMixin, SafeModelAdmin):
+    change_actions = ["cancel_this", "download_file", "run_again"]
+
+    class Media:
+        css = ObjectActionsMixin.Media.css  # a Media of its own replaces the inherited one
+        js = [PROGRESS_JS]
+
     list_display = [
         "id",
         "job_type",
         "format",
-        "status",
+        "status_live",
         "progress_bar",
         "size",
         "download",
@@ -105,17 +114,18 @@ class ExportJobAdmin(SafeModelAdmin):
     search_fields = ["job_type", "requested_by", "note", "sha256", "error_message"]
     date_hierarchy = "created_at"
     ordering = ["-id"]
+    action_form = ExportActionForm
     actions = [
         "cancel_jobs",
         export_rows_action(
             "exports.jobs",
-            description="Export the jobs matching the current filters (csv)",
+            description="Export the jobs matching the current filters",
             lookups={"status__exact": "status", "format__exact": "format", "job_type__exact": "job_type"},
             date_fields={"created_at": "created"},
         ),
     ]
     readonly_fields = [
-        "status",
+        "status_live",
         "progress_bar",
         "rows_written",
         "total_rows",
@@ -133,6 +143,10 @@ class ExportJobAdmin(SafeModelAdmin):
         "heartbeat_at",
         "cancel_requested",
     ]
+
+    def has_change_permission(self, request, obj=None):
+        # A job's page is a record (no Save buttons); Cancel and the list actions ask without obj.
+        return obj is None and super().has_change_permission(request, obj)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -176,29 +190,9 @@ class ExportJobAdmin(SafeModelAdmin):
         for job in queryset:
             services.export_job_delete(job=job)
 
-    @admin.display(description="progress")
-    def progress_bar(self, job: ExportJob):
-        share = job.progress
-        if share is None:
-            return "—" if job.status != JobStatus.RUNNING else format_html("{} rows", f"{job.rows_written:,}")
-        percent = round(share * 100)
-        return format_html(
-            '<progress value="{}" max="100" title="{} of {} rows"></progress> {}%',
-            percent,
-            f"{job.rows_written:,}",
-            f"{job.total_rows or job.rows_written:,}",
-            percent,
-        )
-
     @admin.display(description="size", ordering="file_size")
     def size(self, job: ExportJob) -> str:
         return filesizeformat(job.file_size) if job.file_size is not None else "—"
-
-    @admin.display(description="file")
-    def download(self, job: ExportJob):
-        if job.status != JobStatus.COMPLETED or not job.file:
-            return "—"
-        return format_html('<a href="{}">download</a>', job.download_path)
 
     @admin.action(description="Cancel the selected jobs (pending or running)", permissions=["change"])
     def cancel_jobs(self, request, queryset):
@@ -213,3 +207,42 @@ class ExportJobAdmin(SafeModelAdmin):
             self.message_user(request, f"Cancelled {cancelled} job(s).", messages.SUCCESS)
         if skipped:
             self.message_user(request, f"Not cancellable: {', '.join(skipped)}.", messages.WARNING)
+
+    # --- the buttons on a job's page ---------------------------------------------------
+    @object_action(
+        label="Cancel",
+        description="Stop this job; a running worker stops at its next progress check",
+        available=lambda job: job.status in JobStatus.active(),
+    )
+    def cancel_this(self, request, job: ExportJob) -> None:
+        services.export_job_cancel(job=job)
+        self.message_user(request, f"Export #{job.pk} cancelled.", messages.SUCCESS)
+
+    @object_action(
+        label="Download",
+        description="The export file",
+        permission="view",
+        method="GET",
+        available=lambda job: job.status == JobStatus.COMPLETED and bool(job.file),
+    )
+    def download_file(self, request, job: ExportJob) -> HttpResponseRedirect:
+        # The API's download endpoint checks the datasets' permissions and expiry: one door for files.
+        return HttpResponseRedirect(job.download_path)
+
+    @object_action(
+        label="Run again",
+        description="Start a new job with the same dataset, format and filters",
+        permission="add",
+    )
+    def run_again(self, request, job: ExportJob) -> HttpResponseRedirect:
+        new_job, created = services.export_job_create(
+            job_type=job.job_type,
+            format=job.format,
+            filter_params=job.filter_params,
+            datasets=job.datasets,
+            note=job.note,
+            user=request.user,
+        )
+        verb = "Started" if created else "An identical export is already under way:"
+        self.message_user(request, f"{verb} export #{new_job.pk}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:exports_exportjob_change", args=[new_job.pk]))

@@ -1,6 +1,7 @@
 """`export_rows_action`: an admin action that turns a changelist's current filters into an export job.
 
     class OutboxAdmin(admin.ModelAdmin):
+        action_form = ExportActionForm  # the format picker beside the action menu
         actions = [export_rows_action("notifications.outbox", lookups={"channel__id__exact": "channel"})]
 
 The job stores the dataset's filters, never the ids of the rows on screen, and it
@@ -15,7 +16,9 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.views.main import ALL_VAR, IS_POPUP_VAR, ORDER_VAR, PAGE_VAR, SEARCH_VAR, TO_FIELD_VAR
 from django.utils import timezone
 from django.utils.html import format_html
@@ -121,17 +124,34 @@ def _hierarchy_range(parts: dict[str, int]) -> tuple[datetime, datetime]:
     )
 
 
+class ExportActionForm(ActionForm):
+    """The changelist's action bar with a format picker for the export action (other actions ignore it)."""
+
+    export_format = forms.ChoiceField(label="Export as", required=False, initial="csv")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from exports.formats import FORMATS
+
+        super().__init__(*args, **kwargs)
+        self.fields["export_format"].choices = [(name, name.upper()) for name in FORMATS]
+
+
 def export_rows_action(
     dataset_name: str,
     *,
-    format: str = "csv",
+    format: str | None = None,
     lookups: Mapping[str, str] | None = None,
     date_fields: Mapping[str, str] | None = None,
     description: str | None = None,
 ) -> Callable[..., None]:
-    """Build the "Export these rows" admin action for one dataset."""
+    """Build the "Export these rows" admin action for one dataset.
 
-    @admin.action(description=description or f"Export the rows matching the current filters ({format})")
+    Without a fixed `format`, the format is the one picked in ExportActionForm (CSV when none is).
+    """
+
+    @admin.action(
+        description=description or f"Export the rows matching the current filters ({format or 'pick a format'})"
+    )
     def export_rows(modeladmin: admin.ModelAdmin, request: Any, queryset: Any) -> None:
         from exports import services
 
@@ -144,7 +164,10 @@ def export_rows_action(
                 request.GET, dataset_name=dataset_name, lookups=lookups, date_fields=date_fields
             )
             job, created = services.export_job_create(
-                job_type=dataset_name, format=format, filter_params=params, user=request.user
+                job_type=dataset_name,
+                format=format or request.POST.get("export_format") or "csv",
+                filter_params=params,
+                user=request.user,
             )
         except ValueError as exc:
             modeladmin.message_user(request, f"Nothing exported: {exc}.", messages.ERROR)
@@ -157,11 +180,11 @@ def export_rows_action(
         verb = "Started" if created else "An identical export is already under way:"
         modeladmin.message_user(
             request,
-            format_html("{} {} of {} with filters {}.", verb, link, dataset_name, params or "none"),
+            format_html("{} {} of {} ({}) with filters {}.", verb, link, dataset_name, job.format, params or "none"),
             messages.SUCCESS,
         )
 
-    export_rows.__name__ = f"export_{dataset_name.replace('.', '_')}_{format}"
+    export_rows.__name__ = f"export_{dataset_name.replace('.', '_')}_{format or 'rows'}"
     return export_rows
 
 

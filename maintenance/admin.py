@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from exports.admin_actions import ExportActionForm, export_rows_action
 from maintenance.exceptions import MaintenanceError
 from maintenance.models import MaintenanceEvent, MaintenanceState, Mode
 from maintenance.selectors import maintenance_event_list, maintenance_state_get
@@ -123,6 +124,8 @@ class MaintenanceEventAdmin(SafeModelAdmin):
     ordering = ("-id",)
     list_per_page = 100
     show_full_result_count = False
+    action_form = ExportActionForm
+    actions = [export_rows_action("maintenance.events", date_fields={"at": "at"})]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

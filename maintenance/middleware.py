@@ -10,7 +10,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
 from maintenance.exceptions import WritesBlocked
 from maintenance.guards import database_writes_blocked
@@ -71,6 +71,18 @@ def _admin_url(name: str) -> str | None:
         return None
 
 
+def admin_handles_refusal(request: HttpRequest) -> bool:
+    """Whether a refused write is a browser's POST to an admin view that answers refusals itself."""
+    if request.method != "POST" or wants_json(request):
+        return False
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return False
+    model_admin = getattr(match.func, "model_admin", None)  # set by ModelAdmin.get_urls on its views
+    return bool(getattr(model_admin, "handles_refused_writes", False))
+
+
 def exempt_path_pattern() -> re.Pattern[str]:
     """Paths that stay writable so staff can turn the shield off, as one compiled regex."""
     prefixes = [r"/system/maintenance(?:/|$)", r"/health(?:/|$)"]
@@ -87,7 +99,10 @@ class ReadOnlyShieldMiddleware:
     Put it after AuthenticationMiddleware (maintenance mode lets staff browse). In normal
     mode it costs one memo check: no database query, no URL resolving, usually no cache
     read. While not normal:
-    1. POST/PUT/PATCH/DELETE outside the exempt paths get 503 + Retry-After.
+    1. POST/PUT/PATCH/DELETE outside the exempt paths get 503 + Retry-After, except a
+       browser's POST to an admin view whose ModelAdmin says `handles_refused_writes`:
+       that goes on to the admin marked `request.writes_refused`, under 3, and the admin
+       answers with the form and what was typed, or a message (opsconsole/admin_readonly.py).
     2. In maintenance mode, non-staff page views get the maintenance page too.
     3. Any other request runs inside `database_writes_blocked` (maintenance/guards.py, the
        one rule of what read-only blocks): a database write becomes WritesBlocked, a 503,
@@ -123,7 +138,9 @@ class ReadOnlyShieldMiddleware:
             return self.get_response(request)
         method = request.method
         if method in WRITE_METHODS:
-            return refusal(request, snapshot)
+            if not admin_handles_refusal(request):
+                return refusal(request, snapshot)
+            request.writes_refused = snapshot  # type: ignore[attr-defined]
         if (
             snapshot.mode == Mode.MAINTENANCE
             and method in PAGE_METHODS

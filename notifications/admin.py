@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from exports.admin_actions import export_rows_action
+from exports.admin_actions import ExportActionForm, export_rows_action
 from notifications import services
+from notifications.admin_forms import ChannelAdminForm
 from notifications.channels import BACKENDS
-from notifications.channels.base import REDACTED, ChannelBackend
+from notifications.channels.base import ChannelBackend
 from notifications.datasets import (
+    ATTEMPT_ADMIN_DATE_FIELDS,
+    ATTEMPT_ADMIN_LOOKUPS,
     CHANNEL_ADMIN_DATE_FIELDS,
     CHANNEL_ADMIN_LOOKUPS,
     OUTBOX_ADMIN_DATE_FIELDS,
     OUTBOX_ADMIN_LOOKUPS,
 )
 from notifications.exceptions import ChannelInvalid, IllegalTransition
-from notifications.models import NotificationAttempt, NotificationChannel, NotificationOutbox
+from notifications.models import NotificationAttempt, NotificationChannel, NotificationOutbox, NotificationStatus
 from opsconsole.admin_lookups import SafeModelAdmin
+from opsconsole.admin_object_actions import ObjectActionsMixin, object_action
 from opsconsole.errors import OpsConsoleError
 
 #: Channel fields no admin page shows or filters on: a `?secret__startswith=` lookup in a
@@ -44,48 +47,11 @@ CLEAR_TARGET_TYPES = [
 ]
 
 
-class ChannelAdminForm(forms.ModelForm):
-    class Meta:
-        model = NotificationChannel
-        fields = list(services.CHANNEL_EDITABLE_FIELDS)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        backend = BACKENDS.get(self.instance.channel_type) if self.instance.pk else None
-        if backend is None:
-            return
-        # As in the API: credentials are not shown again; left as ******** they stay as stored.
-        self.initial["target"] = backend.redact_target(self.instance.target)
-        self.initial["config"] = backend.redact_config(self.instance.config or {})
-        for name in ("target", "config"):
-            if name in self.fields and self.initial[name] != getattr(self.instance, name):
-                self.fields[name].help_text = (
-                    f"{self.fields[name].help_text} Credentials are shown as {REDACTED}; "
-                    "leave them so to keep the stored value."
-                ).strip()
-
-    def clean(self):
-        cleaned = super().clean()
-        values = {key: cleaned[key] for key in ("name", "channel_type", "target", "config") if key in cleaned}
-        for key in ("max_attempts", "rate_limit_per_minute"):
-            if key in cleaned:
-                values[key] = cleaned[key]
-        try:
-            if self.instance.pk:
-                values = {key: value for key, value in values.items() if key in self.changed_data}
-                # The form shows credentials masked, as the API does: the same rule restores them.
-                values = services.channel_restore_credentials(channel=self.instance, changes=values)
-            cleaned.update(services.channel_clean(channel=self.instance if self.instance.pk else None, **values))
-        except ChannelInvalid as exc:
-            raise ValidationError(
-                {field: errors for field, errors in exc.fields.items() if field in self.fields} or exc.detail
-            ) from exc
-        return cleaned
-
-
 @admin.register(NotificationChannel)
-class NotificationChannelAdmin(WriteOnlyLookupsRefused, SafeModelAdmin):
+class NotificationChannelAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, SafeModelAdmin):
     form = ChannelAdminForm
+    action_form = ExportActionForm
+    change_actions = ["send_test_now", "pause", "resume", "rotate"]
     list_display = [
         "name",
         "channel_type",
@@ -220,6 +186,33 @@ class NotificationChannelAdmin(WriteOnlyLookupsRefused, SafeModelAdmin):
             else "",
         )
 
+    # --- the buttons on a channel's page -------------------------------------------
+    @object_action(label="Send test", description="Queue a test notification on this channel")
+    def send_test_now(self, request, channel: NotificationChannel) -> None:
+        notification = services.channel_send_test(channel=channel)
+        url = reverse("admin:notifications_notificationoutbox_change", args=[notification.pk])
+        self.message_user(request, format_html('Test <a href="{}">notification #{}</a> queued.', url, notification.pk))
+
+    @object_action(label="Pause", description="Hold deliveries until resumed", available=lambda c: not c.paused)
+    def pause(self, request, channel: NotificationChannel) -> None:
+        services.channel_pause(channel=channel, reason=f"Paused by {request.user} in the admin.")
+        self.message_user(request, f"Paused {channel.name}: its notifications wait until it is resumed.")
+
+    @object_action(label="Resume", description="Deliver the queued notifications again", available=lambda c: c.paused)
+    def resume(self, request, channel: NotificationChannel) -> None:
+        services.channel_resume(channel=channel)
+        self.message_user(request, f"Resumed {channel.name}.")
+
+    @object_action(
+        label="Rotate secret",
+        description="A new signing secret, shown once; the old one keeps signing for the grace period",
+        available=lambda c: BACKENDS[c.channel_type].uses_secret if c.channel_type in BACKENDS else False,
+    )
+    def rotate(self, request, channel: NotificationChannel) -> None:
+        services.channel_rotate_secret(channel=channel)
+        self.message_user(request, self._secret_message(channel), messages.WARNING)
+
+    # --- list actions ----------------------------------------------------------------
     @admin.action(description="Send a test notification", permissions=["change"])
     def send_test(self, request, queryset):
         for channel in queryset:
@@ -269,13 +262,15 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(NotificationOutbox)
-class NotificationOutboxAdmin(WriteOnlyLookupsRefused, SafeModelAdmin):
+class NotificationOutboxAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, SafeModelAdmin):
     list_display = ["id", "channel", "subject", "status", "attempts", "next_attempt_at", "sent_at", "created_at"]
     list_filter = ["status", "channel", "created_at"]
     list_select_related = ["channel"]
     search_fields = ["subject", "body", "message_id", "idempotency_key"]
     date_hierarchy = "created_at"
     inlines = [AttemptInline]
+    action_form = ExportActionForm
+    change_actions = ["retry", "cancel_this"]
     actions = [
         "retry_now",
         "cancel",
@@ -309,6 +304,36 @@ class NotificationOutboxAdmin(WriteOnlyLookupsRefused, SafeModelAdmin):
         # The change page is a read-only view; the list actions (which ask with obj=None) change state.
         return obj is None and super().has_change_permission(request, obj)
 
+    def has_delete_permission(self, request, obj=None):
+        # An audit record: a sent notification is never deleted here (the retention purge
+        # takes it), and only a superuser deletes the others; Cancel is the staff's tool.
+        if obj is not None and obj.status == NotificationStatus.SENT:
+            return False
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # a selection may hold sent notifications
+        return actions
+
+    @object_action(
+        label="Retry",
+        description="Send it again now, with a fresh attempt budget",
+        available=lambda n: n.status in NotificationStatus.retryable(),
+    )
+    def retry(self, request, notification: NotificationOutbox) -> None:
+        services.notification_retry(notification=notification)
+        self.message_user(request, f"Notification #{notification.pk} queued again.")
+
+    @object_action(
+        label="Cancel",
+        description="Stop this pending notification from being delivered",
+        available=lambda n: n.status == NotificationStatus.PENDING,
+    )
+    def cancel_this(self, request, notification: NotificationOutbox) -> None:
+        services.notification_cancel(notification=notification)
+        self.message_user(request, f"Notification #{notification.pk} cancelled.")
+
     @admin.action(description="Retry now (failed or cancelled)", permissions=["change"])
     def retry_now(self, request, queryset):
         self._apply(request, queryset, services.notification_retry, "queued again")
@@ -334,10 +359,16 @@ class NotificationOutboxAdmin(WriteOnlyLookupsRefused, SafeModelAdmin):
 @admin.register(NotificationAttempt)
 class NotificationAttemptAdmin(WriteOnlyLookupsRefused, SafeModelAdmin):
     list_display = ["outbox", "number", "outcome", "http_status", "duration_ms", "started_at"]
-    list_filter = ["outcome", "started_at"]
+    list_filter = ["outcome", ("outbox__channel", admin.RelatedOnlyFieldListFilter), "started_at"]
     list_select_related = ["outbox"]
     search_fields = ["outbox__message_id", "error", "response_excerpt"]
     date_hierarchy = "started_at"
+    action_form = ExportActionForm
+    actions = [
+        export_rows_action(
+            "notifications.attempts", lookups=ATTEMPT_ADMIN_LOOKUPS, date_fields=ATTEMPT_ADMIN_DATE_FIELDS
+        )
+    ]
     readonly_fields = [
         "outbox",
         "number",

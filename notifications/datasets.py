@@ -43,6 +43,7 @@ class OutboxExportFilter(django_filters.FilterSet):
 class AttemptExportFilter(django_filters.FilterSet):
     outcome = django_filters.ChoiceFilter(choices=AttemptOutcome.choices)
     outbox = IntegerFilter(field_name="outbox_id", label="Notification id")
+    channel = IntegerFilter(field_name="outbox__channel_id", label="Channel id")
     http_status = IntegerFilter()
     started = IsoDateTimeFromToRangeFilter(field_name="started_at")
 
@@ -155,3 +156,5 @@ CHANNEL_ADMIN_LOOKUPS = {
     "paused__exact": "paused",
 }
 CHANNEL_ADMIN_DATE_FIELDS = {"created_at": "created"}
+ATTEMPT_ADMIN_LOOKUPS = {"outbox__channel__id__exact": "channel", "outbox__id__exact": "outbox"}
+ATTEMPT_ADMIN_DATE_FIELDS = {"started_at": "started"}

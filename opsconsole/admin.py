@@ -9,7 +9,8 @@ registered themselves) before this one replaces them:
   (enable, disable, toggle and "run", which starts the real task — a retention purge, say):
   here each needs the change permission on periodic tasks;
 - django-axes' login-attempt lists follow the same allow-list;
-- DRF's legacy token table is not shown at all: API tokens live hashed in `apitokens`.
+- DRF's legacy token table is not shown at all: API tokens live hashed in `apitokens`;
+- every one follows the maintenance mode like the project's own (ReadOnlyAwareMixin).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from django_celery_beat.models import ClockedSchedule, CrontabSchedule, Interval
 from rest_framework.authtoken.models import TokenProxy
 
 from opsconsole.admin_lookups import SafeLookupsMixin
+from opsconsole.admin_readonly import ReadOnlyAwareMixin
 
 
 def _requires_change(action: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,46 +43,46 @@ def _requires_change(action: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
-class PeriodicTaskAdmin(SafeLookupsMixin, beat_admin.PeriodicTaskAdmin):
+class PeriodicTaskAdmin(ReadOnlyAwareMixin, SafeLookupsMixin, beat_admin.PeriodicTaskAdmin):
     enable_tasks = _requires_change(beat_admin.PeriodicTaskAdmin.enable_tasks)
     disable_tasks = _requires_change(beat_admin.PeriodicTaskAdmin.disable_tasks)
     toggle_tasks = _requires_change(beat_admin.PeriodicTaskAdmin.toggle_tasks)
     run_tasks = _requires_change(beat_admin.PeriodicTaskAdmin.run_tasks)
 
 
-class ClockedScheduleAdmin(SafeLookupsMixin, beat_admin.ClockedScheduleAdmin):
+class ClockedScheduleAdmin(ReadOnlyAwareMixin, SafeLookupsMixin, beat_admin.ClockedScheduleAdmin):
     pass
 
 
-class CrontabScheduleAdmin(SafeLookupsMixin, beat_admin.CrontabScheduleAdmin):
+class CrontabScheduleAdmin(ReadOnlyAwareMixin, SafeLookupsMixin, beat_admin.CrontabScheduleAdmin):
     pass
 
 
-class SolarScheduleAdmin(SafeLookupsMixin, beat_admin.SolarScheduleAdmin):
+class SolarScheduleAdmin(ReadOnlyAwareMixin, SafeLookupsMixin, beat_admin.SolarScheduleAdmin):
     pass
 
 
-class IntervalScheduleAdmin(SafeLookupsMixin, beat_admin.IntervalScheduleAdmin):
+class IntervalScheduleAdmin(ReadOnlyAwareMixin, SafeLookupsMixin, beat_admin.IntervalScheduleAdmin):
     pass
 
 
-class UserAdmin(SafeLookupsMixin, auth_admin.UserAdmin):
+class UserAdmin(ReadOnlyAwareMixin, SafeLookupsMixin, auth_admin.UserAdmin):
     secret_fields = ("password",)
 
 
-class GroupAdmin(SafeLookupsMixin, auth_admin.GroupAdmin):
+class GroupAdmin(ReadOnlyAwareMixin, SafeLookupsMixin, auth_admin.GroupAdmin):
     pass
 
 
-class AccessAttemptAdmin(SafeLookupsMixin, axes_admin.AccessAttemptAdmin):
+class AccessAttemptAdmin(ReadOnlyAwareMixin, SafeLookupsMixin, axes_admin.AccessAttemptAdmin):
     pass
 
 
-class AccessLogAdmin(SafeLookupsMixin, axes_admin.AccessLogAdmin):
+class AccessLogAdmin(ReadOnlyAwareMixin, SafeLookupsMixin, axes_admin.AccessLogAdmin):
     pass
 
 
-class AccessFailureLogAdmin(SafeLookupsMixin, axes_admin.AccessFailureLogAdmin):
+class AccessFailureLogAdmin(ReadOnlyAwareMixin, SafeLookupsMixin, axes_admin.AccessFailureLogAdmin):
     pass
 
 

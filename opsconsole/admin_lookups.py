@@ -35,6 +35,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models.constants import LOOKUP_SEP
 
+from opsconsole.admin_readonly import ReadOnlyAwareMixin
+
 
 def secret_fields_of(model: type[models.Model], admin_site: admin.AdminSite | None = None) -> frozenset[str]:
     """The fields of `model` that its registered admin declares secret (none when unregistered)."""
@@ -176,5 +178,5 @@ class SafeLookupsMixin:
         return names
 
 
-class SafeModelAdmin(SafeLookupsMixin, admin.ModelAdmin):
-    """The project's ModelAdmin base: see the module docstring."""
+class SafeModelAdmin(ReadOnlyAwareMixin, SafeLookupsMixin, admin.ModelAdmin):
+    """The project's ModelAdmin base: see the module docstring, and opsconsole/admin_readonly.py."""

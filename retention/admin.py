@@ -6,9 +6,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 
+from exports.admin_actions import ExportActionForm, export_rows_action
 from opsconsole.admin_lookups import SafeModelAdmin
+from opsconsole.admin_object_actions import ObjectActionsMixin, object_action
 from retention import services
 from retention.exceptions import RetentionError
 from retention.models import DataRetentionPolicy, PurgeRun, PurgeTrigger
@@ -29,8 +32,9 @@ class PolicyForm(forms.ModelForm):
 
 
 @admin.register(DataRetentionPolicy)
-class DataRetentionPolicyAdmin(SafeModelAdmin):
+class DataRetentionPolicyAdmin(ObjectActionsMixin, SafeModelAdmin):
     form = PolicyForm
+    change_actions = ["preview_this", "purge_this"]
     list_display = [
         "category",
         "days_to_keep",
@@ -44,7 +48,8 @@ class DataRetentionPolicyAdmin(SafeModelAdmin):
     search_fields = ["category", "description"]
     date_hierarchy = "updated_at"
     readonly_fields = ["rows_due_now", "last_purged_at", "created_at", "updated_at"]
-    actions = ["preview_dry_run", "purge_now"]
+    action_form = ExportActionForm
+    actions = ["preview_dry_run", "purge_now", export_rows_action("retention.policies")]
 
     def get_readonly_fields(self, request, obj=None):
         # The category is the policy's identity: a renamed policy would be another policy.
@@ -94,46 +99,72 @@ class DataRetentionPolicyAdmin(SafeModelAdmin):
     @admin.action(description="Purge now (on a worker)…", permissions=["purge"])
     def purge_now(self, request, queryset: QuerySet[DataRetentionPolicy]):
         if request.POST.get("confirm") != "yes":
-            rows = []
-            for policy in queryset:
-                category = registry.get(policy.category) if policy.category in registry else None
-                rows.append(
-                    {
-                        "policy": policy,
-                        "cutoff": category.cutoff(policy.days_to_keep, now=timezone.now()) if category else None,
-                        "rows_due": category_rows_due(category=category, days_to_keep=policy.days_to_keep)
-                        if category
-                        else 0,
-                        "skip_reason": purge_skip_reason(category=policy.category, policy=policy),
-                    }
-                )
-            context = {
-                **self.admin_site.each_context(request),
-                "title": "Purge now?",
-                "opts": self.model._meta,
-                "rows": rows,
-                "queryset": queryset,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
-            }
-            return TemplateResponse(request, "admin/retention/purge_confirmation.html", context)
+            return self._purge_confirmation(request, queryset)
+        self._purge_submit(request, queryset)
+        return None
 
+    # --- the buttons on a policy's page -------------------------------------------------
+    @object_action(label="Preview purge", description="Count the rows due, delete nothing", permission="purge")
+    def preview_this(self, request, policy: DataRetentionPolicy) -> None:
+        self.preview_dry_run(request, self.model.objects.filter(pk=policy.pk))
+
+    @object_action(
+        label="Purge now…", description="Delete the rows due, on a worker, after a confirmation", permission="purge"
+    )
+    def purge_this(self, request, policy: DataRetentionPolicy):
+        queryset = self.model.objects.filter(pk=policy.pk)
+        if request.POST.get("confirm") != "yes":
+            action_url = reverse(
+                "admin:retention_dataretentionpolicy_actions", kwargs={"pk": policy.pk, "tool": "purge_this"}
+            )
+            back_url = reverse("admin:retention_dataretentionpolicy_change", args=[policy.pk])
+            return self._purge_confirmation(request, queryset, action_url=action_url, back_url=back_url)
+        self._purge_submit(request, queryset)
+        return None
+
+    # --- shared by the list action and the button ---------------------------------------
+    def _purge_confirmation(self, request, queryset, *, action_url: str = "", back_url: str = ""):
+        rows = []
+        for policy in queryset:
+            category = registry.get(policy.category) if policy.category in registry else None
+            rows.append(
+                {
+                    "policy": policy,
+                    "cutoff": category.cutoff(policy.days_to_keep, now=timezone.now()) if category else None,
+                    "rows_due": category_rows_due(category=category, days_to_keep=policy.days_to_keep)
+                    if category
+                    else 0,
+                    "skip_reason": purge_skip_reason(category=policy.category, policy=policy),
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Purge now?",
+            "opts": self.model._meta,
+            "rows": rows,
+            "queryset": queryset,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_url": action_url,  # the button's own URL; empty: the changelist's action form
+            "back_url": back_url or reverse("admin:retention_dataretentionpolicy_changelist"),
+        }
+        return TemplateResponse(request, "admin/retention/purge_confirmation.html", context)
+
+    def _purge_submit(self, request, queryset) -> None:
         categories = list(queryset.values_list("category", flat=True))
         try:
             result = services.purge_submit(categories=categories, trigger=PurgeTrigger.ADMIN, actor=request.user)
-            run_ids = [run.pk for run in result.runs]
         except RetentionError as exc:
             self.message_user(request, exc.detail, messages.ERROR)
-            return None
-        if run_ids:
+            return
+        if result.runs:
             self.message_user(
                 request,
                 f"Purge queued for {', '.join(run.category for run in result.runs)} "
-                f"(runs {', '.join(f'#{pk}' for pk in run_ids)}); see Purge runs for the outcome.",
+                f"(runs {', '.join(f'#{run.pk}' for run in result.runs)}); see Purge runs for the outcome.",
                 messages.SUCCESS,
             )
         for skipped in result.skipped:
             self.message_user(request, f"Not purged: {skipped.category} ({skipped.reason}).", messages.WARNING)
-        return None
 
 
 @admin.register(PurgeRun)
@@ -157,6 +188,8 @@ class PurgeRunAdmin(SafeModelAdmin):
     search_fields = ["category", "actor_name", "error"]
     date_hierarchy = "started_at"
     list_select_related = ["actor"]
+    action_form = ExportActionForm
+    actions = [export_rows_action("retention.purge_runs", date_fields={"started_at": "started"})]
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]

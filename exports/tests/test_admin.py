@@ -123,7 +123,7 @@ def test_the_export_action_turns_the_changelist_filters_into_a_job(admin_client,
     shown = ExportJobFactory(status=JobStatus.FAILED)
     response = admin_client.post(
         f"{CHANGELIST}?status__exact=failed&format__exact=csv&o=-1",
-        {"action": "export_exports_jobs_csv", "_selected_action": [shown.pk]},
+        {"action": "export_exports_jobs_rows", "_selected_action": [shown.pk]},
         follow=True,
     )
     job = ExportJob.objects.exclude(pk=shown.pk).get()
@@ -136,7 +136,7 @@ def test_the_export_action_turns_the_changelist_filters_into_a_job(admin_client,
 def test_the_export_action_refuses_a_search_it_cannot_express(admin_client, enqueued):
     shown = ExportJobFactory()
     response = admin_client.post(
-        f"{CHANGELIST}?q=outbox", {"action": "export_exports_jobs_csv", "_selected_action": [shown.pk]}, follow=True
+        f"{CHANGELIST}?q=outbox", {"action": "export_exports_jobs_rows", "_selected_action": [shown.pk]}, follow=True
     )
     assert ExportJob.objects.count() == 1
     assert any("search cannot be exported" in m for m in messages_of(response))

@@ -117,9 +117,15 @@ def test_admin_login_and_logout_stay_writable(client, staff_user, set_mode):
 
 def test_admin_writes_elsewhere_are_refused(staff_client, set_mode):
     set_mode("read_only")
+    # A ModelAdmin's form answers the refusal itself: the form again, what was typed, why (admin_readonly.py).
     response = staff_client.post("/admin/auth/group/add/", {"name": "ops"})
-    assert response.status_code == 503
+    assert response.status_code == 200
+    assert b"Not saved. The console is in Read-only mode" in response.content
+    assert b'value="ops"' in response.content
     assert not Group.objects.exists()
+    # Any other admin view gets the shield's 503.
+    refused = staff_client.post("/admin/password_change/", {"old_password": "pw-ops-123"})
+    assert refused.status_code == 503
 
 
 def test_health_is_exempt(client, set_mode):

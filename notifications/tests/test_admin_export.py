@@ -12,7 +12,7 @@ def test_export_action_on_the_outbox_turns_the_changelist_filters_into_a_job(adm
     row = OutboxFactory(channel=channel, status="failed")
     response = admin_client.post(
         f"/admin/notifications/notificationoutbox/?status__exact=failed&channel__id__exact={channel.pk}",
-        {"action": "export_notifications_outbox_csv", ACTION_CHECKBOX_NAME: [row.pk]},
+        {"action": "export_notifications_outbox_rows", ACTION_CHECKBOX_NAME: [row.pk]},
         follow=True,
     )
     assert response.status_code == 200
@@ -26,7 +26,7 @@ def test_export_action_on_channels_keeps_the_active_filter(admin_client):
     ChannelFactory(active=False)
     admin_client.post(
         "/admin/notifications/notificationchannel/?active__exact=1",
-        {"action": "export_notifications_channels_csv", ACTION_CHECKBOX_NAME: [active.pk]},
+        {"action": "export_notifications_channels_rows", ACTION_CHECKBOX_NAME: [active.pk]},
         follow=True,
     )
     job = ExportJob.objects.get()

@@ -88,7 +88,7 @@ def page(browser, live_server, outside_requests):
 
 @pytest.fixture
 def screenshot(page, request) -> Callable[[str], Path]:
-    """`screenshot("step")` saves the full page as test-artifacts/e2e/<test>-<nn>-<step>.png."""
+    """`screenshot("step")` saves the full page (or `tab=`) as test-artifacts/e2e/<test>-<nn>-<step>.png."""
     folder = artifacts_dir() / "e2e"
     folder.mkdir(parents=True, exist_ok=True)
     test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
@@ -96,9 +96,9 @@ def screenshot(page, request) -> Callable[[str], Path]:
         stale.unlink()
     steps = iter(range(1, 100))
 
-    def take(step: str) -> Path:
+    def take(step: str, tab=None) -> Path:
         path = folder / f"{test_name}-{next(steps):02d}-{step}.png"
-        page.screenshot(path=str(path), full_page=True)
+        (tab or page).screenshot(path=str(path), full_page=True)
         return path
 
     return take

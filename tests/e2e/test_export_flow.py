@@ -70,3 +70,42 @@ def test_staff_starts_an_export_in_the_admin_and_downloads_the_file(page, staff_
     recent = page.locator(f'#ops-exports tr[data-export="{job.pk}"]')
     assert "Completed" in recent.inner_text()
     screenshot("dashboard-lists-the-export")
+
+
+def test_staff_exports_a_filtered_list_as_xlsx_and_watches_it_finish_without_reloading(
+    page, staff_user, screenshot, settings, tmp_path
+):
+    worker_var = tmp_path / "worker-var"
+    settings.MEDIA_ROOT = str(worker_var / "media")
+    failed = OutboxFactory.create_batch(4, status=NotificationStatus.FAILED)
+    OutboxFactory.create_batch(2, status=NotificationStatus.SENT)
+    admin_login(page, username=staff_user.username)
+
+    page.goto("/admin/notifications/notificationoutbox/?status__exact=failed")
+    page.check("#action-toggle")
+    page.select_option('select[name="action"]', "export_notifications_outbox_rows")
+    page.select_option('select[name="export_format"]', "xlsx")
+    screenshot("format-picked")
+    page.click('button[name="index"]')
+    job = ExportJob.objects.get()
+    assert (job.format, job.filter_params) == ("xlsx", {"status": "failed"})
+    page.click(f'.messagelist a[href="/admin/exports/exportjob/{job.pk}/change/"]')
+    page.wait_for_url(re.compile(rf"/admin/exports/exportjob/{job.pk}/change/$"))
+    # No worker yet: the page shows the job pending, then follows it by itself.
+    assert page.locator(f'.job-progress[data-job="{job.pk}"]').get_attribute("data-status") == "pending"
+    assert page.locator(f'.job-download[data-job="{job.pk}"]').inner_text() == "—"
+    page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+    screenshot("job-page-pending")
+    with celery_worker(OPSCONSOLE_VAR_DIR=str(worker_var)):
+        page.wait_for_selector(f'.job-progress[data-job="{job.pk}"][data-status="completed"]', timeout=60_000)
+    assert page.evaluate("window.__sameDocument") is True
+    assert "100%" in page.locator(f'.job-progress[data-job="{job.pk}"]').inner_text()
+    assert page.locator(f'.job-status[data-job="{job.pk}"]').inner_text() == "Completed"
+    assert (
+        page.locator(f'.job-download[data-job="{job.pk}"] a').get_attribute("href")
+        == f"/system/exports/{job.pk}/download"
+    )
+    screenshot("job-page-completed-without-reload")
+    job.refresh_from_db()
+    assert job.rows_written == len(failed)
+    assert page.console_errors == []
