@@ -53,7 +53,7 @@ class SourceTableForm(forms.ModelForm):
             source, _, table = (cleaned.get("source_table") or "").partition("|")
         names = [name.strip() for name in (cleaned.get("column_list") or "").split(",") if name.strip()]
         try:
-            table, columns = services.source_table_validate(
+            checked = services.source_table_validate(
                 source=source,
                 table=table,
                 timestamp_column=cleaned.get("timestamp_column"),
@@ -65,7 +65,7 @@ class SourceTableForm(forms.ModelForm):
                 target = {"table": "source_table", "columns": "column_list", "source": "source_table"}.get(field, field)
                 self.add_error(target if target in self.fields else None, messages)
             return cleaned
-        cleaned["source"], cleaned["table"], cleaned["columns"] = source, table, columns
+        cleaned["source"], cleaned["table"], cleaned["columns"] = source, checked.table, checked.columns
         return cleaned
 
 

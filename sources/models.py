@@ -18,6 +18,11 @@ class SourceTable(models.Model):
         help_text='Rows a purge may delete besides age, e.g. {"column": "status", "in": ["done"]}.',
     )
     description = models.TextField(blank=True, default="")
+    # What introspection found when the table was registered (or last changed), so a dataset or
+    # category is built without asking the source: the key column and {column: kind} of every
+    # column used (key, timestamp, exported, condition); kind "text" for types exported as text.
+    primary_key = models.CharField(max_length=255, default="", editable=False)
+    column_kinds = models.JSONField(default=dict, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from exports.registry import is_static_dataset
 from maintenance.guards import writes_guarded
+from retention.registry import registry as retention_registry
 from sources.connections import source_get
 from sources.exceptions import InvalidSourceRequest, TableAlreadyRegistered
 from sources.introspection import TableInfo, canonical_name, describe_table
 from sources.models import SourceTable
 
 PURGE_CONDITION_MAX_VALUES = 100
+#: the kind stored for a column whose type exports write as its text (numeric, uuid, ...)
+TEXT_KIND = "text"
 _UNSET: Any = object()
 
 
@@ -78,14 +83,32 @@ def _check_purge_condition(info: TableInfo, condition: Any) -> None:
         )
 
 
+@dataclass(frozen=True)
+class CheckedTable:
+    """A registration as introspection confirmed it."""
+
+    table: str
+    columns: list[str]
+    primary_key: str
+    column_kinds: dict[str, str]
+
+
 def source_table_validate(
     *, source: Any, table: Any, timestamp_column: Any, columns: Any = None, purge_condition: Any = None
-) -> tuple[str, list[str]]:
-    """Check a registration against the source as it is now; return (the table's name, the columns)."""
+) -> CheckedTable:
+    """Check a registration against the source as it is now; return what to store."""
     info = _check_table(source, table)
-    return info.name, _check_columns(
+    registered = _check_columns(
         info, timestamp_column=timestamp_column, columns=columns, purge_condition=purge_condition
     )
+    used = {info.primary_key[0], timestamp_column, *registered}
+    if purge_condition:
+        used.add(purge_condition["column"])
+    kinds = {}
+    for column in info.columns:
+        if column.name in used:
+            kinds[column.name] = str(column.kind) if column.kind else TEXT_KIND
+    return CheckedTable(table=info.name, columns=registered, primary_key=info.primary_key[0], column_kinds=kinds)
 
 
 @writes_guarded
@@ -99,20 +122,26 @@ def source_table_register(
     description: str = "",
 ) -> SourceTable:
     """Register a table of a source after introspection confirmed every name in the request."""
-    name, registered = source_table_validate(
+    checked = source_table_validate(
         source=source, table=table, timestamp_column=timestamp_column, columns=columns, purge_condition=purge_condition
     )
+    name = checked.table
     if SourceTable.objects.filter(source=source, table=name).exists():
         raise TableAlreadyRegistered(
             f"{source}.{name} is already registered.", fields={"table": ["Already registered."]}
         )
+    public_name = SourceTable(source=source, table=name).name
+    if is_static_dataset(public_name) or retention_registry.is_static(public_name):
+        raise _fail("table", f"{public_name!r} is the name of a built-in dataset or retention category.")
     try:
         with transaction.atomic():
             return SourceTable.objects.create(
                 source=source,
                 table=name,
                 timestamp_column=timestamp_column,
-                columns=registered,
+                columns=checked.columns,
+                primary_key=checked.primary_key,
+                column_kinds=checked.column_kinds,
                 purge_condition=purge_condition,
                 description=description or "",
             )
@@ -132,15 +161,20 @@ def source_table_update(
     description: Any = _UNSET,
 ) -> SourceTable:
     """Change what is exported and purged of a registered table, checked again against the table as it is now."""
-    info = _check_table(source_table.source, source_table.table)
     timestamp_column = source_table.timestamp_column if timestamp_column is _UNSET else timestamp_column
     columns = source_table.columns if columns is _UNSET else columns
     purge_condition = source_table.purge_condition if purge_condition is _UNSET else purge_condition
-    registered = _check_columns(
-        info, timestamp_column=timestamp_column, columns=columns, purge_condition=purge_condition
+    checked = source_table_validate(
+        source=source_table.source,
+        table=source_table.table,
+        timestamp_column=timestamp_column,
+        columns=columns,
+        purge_condition=purge_condition,
     )
     source_table.timestamp_column = timestamp_column
-    source_table.columns = registered
+    source_table.columns = checked.columns
+    source_table.primary_key = checked.primary_key
+    source_table.column_kinds = checked.column_kinds
     source_table.purge_condition = purge_condition
     if description is not _UNSET:
         source_table.description = description or ""

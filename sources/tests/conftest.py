@@ -4,7 +4,7 @@ The source alias is added after pytest-django set up the test database (these fi
 depend on `db`) and removed before it tears down, so Django's test case neither creates
 a test database for it nor wraps it in a transaction: the source is a real database of
 its own, as in production. Django's test case refuses connections to aliases it was not
-told about (`databases`); a source's connection gets the real `ensure_connection` back.
+told about (`databases`); source aliases get the real `ensure_connection` back.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from types import MethodType
+from unittest import mock
 
 import pytest
 from django.conf import settings
-from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import override_settings
 
 from opsconsole.env import SOURCE_ALIAS_PREFIX
@@ -59,17 +59,20 @@ CREATE TABLE sales.orders (id bigint PRIMARY KEY, placed_at date);
 
 @contextmanager
 def sources_override(**sources: dict) -> Iterator[None]:
-    with override_settings(SOURCES={"CONNECTIONS": sources, "RELAY_SECONDS": 1.0}):
-        allow_source_connections()
+    """Configure these sources (and only these) for the block; their connections may connect."""
+    real = _REAL_ENSURE_CONNECTION[0]
+    guarded = BaseDatabaseWrapper.ensure_connection
+
+    def ensure_connection(self, *args, **kwargs):
+        if self.alias.startswith(SOURCE_ALIAS_PREFIX):
+            return real(self, *args, **kwargs)
+        return guarded(self, *args, **kwargs)
+
+    with (
+        override_settings(SOURCES={"CONNECTIONS": sources, "RELAY_SECONDS": 1.0}),
+        mock.patch.object(BaseDatabaseWrapper, "ensure_connection", ensure_connection),
+    ):
         yield
-
-
-def allow_source_connections() -> None:
-    """Let this thread's source connections connect inside a Django test case."""
-    for alias in connections:
-        if alias.startswith(SOURCE_ALIAS_PREFIX):
-            conn = connections[alias]
-            conn.ensure_connection = MethodType(_REAL_ENSURE_CONNECTION[0], conn)  # type: ignore[method-assign]
 
 
 @pytest.fixture
