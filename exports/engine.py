@@ -15,8 +15,8 @@ import re
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -40,13 +40,13 @@ def temp_dir() -> Path:
 
 
 @contextmanager
-def read_snapshot() -> Iterator[BaseDatabaseWrapper]:
-    """A second connection holding one read-only transaction (REPEATABLE READ on PostgreSQL).
+def read_snapshot(alias: str = DEFAULT_DB_ALIAS) -> Iterator[BaseDatabaseWrapper]:
+    """A second connection to `alias` holding one read-only transaction (REPEATABLE READ on PostgreSQL).
 
     SQLite in WAL mode gives a `BEGIN DEFERRED` reader the same guarantee: one snapshot
     from its first read to its end.
     """
-    default = connections[DEFAULT_DB_ALIAS]
+    default = connections[alias]
     conn = type(default)(default.settings_dict, default.alias)
     try:
         if conn.vendor == "postgresql":
@@ -71,6 +71,14 @@ def read_snapshot() -> Iterator[BaseDatabaseWrapper]:
                         cursor.execute("ROLLBACK")
         finally:
             conn.close()
+
+
+@contextmanager
+def read_snapshots(aliases: Iterable[str]) -> Iterator[dict[str, BaseDatabaseWrapper]]:
+    """One read-only snapshot per database: a snapshot mixing a source's tables with built-in
+    datasets reads each database consistently (two databases share no transaction)."""
+    with ExitStack() as stack:
+        yield {alias: stack.enter_context(read_snapshot(alias)) for alias in sorted(set(aliases))}
 
 
 class HashingFile:
@@ -312,7 +320,7 @@ def _copy_rows(
 
 
 def write_snapshot(
-    conn: BaseDatabaseWrapper,
+    conns: Mapping[str, BaseDatabaseWrapper],
     entries: list[tuple[Dataset, dict[str, Any]]],
     format_name: str,
     progress: Progress,
@@ -327,7 +335,7 @@ def write_snapshot(
     manifest_entries = []
     written_files = []
     for (dataset, params), total in zip(entries, totals, strict=True):
-        written = write_dataset(conn, dataset, params, format_name, progress, total=total)
+        written = write_dataset(conns[dataset.using], dataset, params, format_name, progress, total=total)
         temp_files.append(written.path)
         progress.base += written.rows
         arcname = f"{dataset.name}.{writer_class.extension}"
@@ -347,8 +355,14 @@ def write_snapshot(
         "job_id": job_id,
         "generated_at": generated_at.isoformat(),
         "format": format_name,
-        "consistency": (
-            "one REPEATABLE READ transaction" if conn.vendor == "postgresql" else f"one {conn.vendor} read transaction"
+        "consistency": "; ".join(
+            f"{alias}: " * (len(conns) > 1)
+            + (
+                "one REPEATABLE READ transaction"
+                if conn.vendor == "postgresql"
+                else f"one {conn.vendor} read transaction"
+            )
+            for alias, conn in conns.items()
         ),
         "datasets": manifest_entries,
     }

@@ -15,7 +15,7 @@ from typing import Any
 
 import django_filters
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 from django.db.models import F, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.http import QueryDict
@@ -118,6 +118,8 @@ class Dataset:
     columns: Sequence[Column | str]
     filterset: type[django_filters.FilterSet]
     description: str = ""
+    #: the database alias the rows are read from (a source's datasets read the service's database)
+    using: str = DEFAULT_DB_ALIAS
     resolved: list[Column] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
@@ -267,6 +269,9 @@ class Dataset:
 
 
 _datasets: dict[str, Dataset] = {}
+#: Callables returning datasets that come and go at run time (a source's registered tables),
+#: asked on every lookup: what they return is read from the database, the same in every process.
+_providers: list[Callable[[], Iterable[Dataset]]] = []
 
 
 def register(dataset: Dataset) -> Dataset:
@@ -277,20 +282,44 @@ def register(dataset: Dataset) -> Dataset:
     return dataset
 
 
+def register_provider(provider: Callable[[], Iterable[Dataset]]) -> Callable[[], Iterable[Dataset]]:
+    """Add a source of run-time datasets (a name registered in code always wins over one of these)."""
+    if provider not in _providers:
+        _providers.append(provider)
+    return provider
+
+
+def is_static_dataset(name: str) -> bool:
+    """True for a dataset registered in code (a run-time one may not take its name)."""
+    return name in _datasets
+
+
+def _every_dataset() -> dict[str, Dataset]:
+    found = dict(_datasets)
+    for provider in _providers:
+        for dataset in provider():
+            found.setdefault(dataset.name, dataset)
+    return found
+
+
 def get_dataset(name: str, *, field_name: str = "job_type") -> Dataset:
     """The dataset called `name`, or a 400 listing the known ones."""
-    try:
+    if isinstance(name, str) and name in _datasets:
         return _datasets[name]
+    found = _every_dataset()
+    try:
+        return found[name]
     except (KeyError, TypeError):
-        known = ", ".join(dataset_names())
+        known = ", ".join(sorted(found))
         raise UnknownDataset(
             f"Unknown dataset {name!r}. Known: {known}.", fields={field_name: [f"Unknown dataset. Known: {known}."]}
         ) from None
 
 
 def dataset_names() -> list[str]:
-    return sorted(_datasets)
+    return sorted(_every_dataset())
 
 
 def all_datasets() -> Iterable[Dataset]:
-    return [_datasets[name] for name in dataset_names()]
+    found = _every_dataset()
+    return [found[name] for name in sorted(found)]

@@ -10,6 +10,7 @@ import re
 import secrets
 import stat
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -176,3 +177,73 @@ def secret_key() -> str:
     finally:
         tmp.unlink(missing_ok=True)
     return key
+
+
+_SOURCE_VARIABLE = re.compile(r"^OPSCONSOLE_SOURCE_(?P<name>[A-Z][A-Z0-9_]*)_URL$")
+
+
+def env_sources() -> dict[str, dict[str, object]]:
+    """`OPSCONSOLE_SOURCE_<NAME>_URL` (+ `_READONLY`) -> {"<name>": {"URL": ..., "READ_ONLY": ...}}.
+
+    A source is a database of the service OpsConsole runs beside (sources/ app); its name is
+    the `<NAME>` part in lower case.
+    """
+    found: dict[str, dict[str, object]] = {}
+    for variable, value in sorted(os.environ.items()):
+        match = _SOURCE_VARIABLE.match(variable)
+        if not match or not value.strip():
+            continue
+        upper = match["name"]
+        found[upper.lower()] = {
+            "URL": value.strip(),
+            "READ_ONLY": env_bool(f"OPSCONSOLE_SOURCE_{upper}_READONLY", False),
+        }
+    return found
+
+
+# --- Sources: each a database alias `source_<name>` (sources/ app) ------------------------------
+
+SOURCE_ALIAS_PREFIX = "source_"
+SOURCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+def source_alias(name: str) -> str:
+    return f"{SOURCE_ALIAS_PREFIX}{name}"
+
+
+def source_database_settings(url: str, *, read_only: bool) -> dict[str, Any]:
+    """Django DATABASES entry for a source URL (PostgreSQL or SQLite).
+
+    A SQLite source is opened with `mode=rw` (`ro` when read-only): a missing file is an
+    error, never an empty database created in its place. A read-only PostgreSQL source gets
+    `default_transaction_read_only`, so the server itself refuses writes.
+    """
+    import dj_database_url
+
+    config: dict[str, Any] = dj_database_url.parse(url, conn_max_age=0)
+    engine = config["ENGINE"]
+    options = config.setdefault("OPTIONS", {})
+    if engine.endswith("sqlite3"):
+        path = str(config["NAME"])
+        config["NAME"] = f"file:{path}?mode={'ro' if read_only else 'rw'}"
+        options.setdefault("timeout", 20)
+    elif engine.endswith("postgresql"):
+        options.setdefault("connect_timeout", 5)
+        if read_only:
+            options["options"] = (options.get("options", "") + " -c default_transaction_read_only=on").strip()
+    else:
+        raise ValueError(f"source URL {url.split(':', 1)[0]}:… is not PostgreSQL or SQLite")
+    config["TEST"] = {"MIRROR": None, "NAME": None, "MIGRATE": False}
+    return config
+
+
+def source_databases(sources: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The DATABASES entries of every configured source, by alias."""
+    databases = {}
+    for name, source in sources.items():
+        if not SOURCE_NAME_PATTERN.match(name):
+            raise ValueError(f"source name {name!r}: lower-case letters, digits and _ only")
+        databases[source_alias(name)] = source_database_settings(
+            str(source["URL"]), read_only=bool(source.get("READ_ONLY"))
+        )
+    return databases

@@ -17,9 +17,11 @@ from opsconsole.env import (
     env_int,
     env_list,
     env_rate,
+    env_sources,
     env_str,
     restrict_new_files,
     secret_key,
+    source_databases,
     var_path,
 )
 
@@ -57,6 +59,7 @@ INSTALLED_APPS = [
     "notifications",
     "exports",
     "retention",
+    "sources",
 ]
 
 MIDDLEWARE = [
@@ -129,6 +132,10 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 if IS_POSTGRES:
     # An unreachable server is an error within seconds (for /health too), not a hang for the OS's TCP timeout.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
+# The service's own databases (sources/): one alias each, never migrated (sources.router).
+SOURCES = {"CONNECTIONS": env_sources(), "RELAY_SECONDS": env_float("OPSCONSOLE_SOURCE_RELAY_SECONDS", 1.0)}
+DATABASES.update(source_databases(SOURCES["CONNECTIONS"]))
+DATABASE_ROUTERS = ["sources.router.SourceRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ------------------------------------------------------------------

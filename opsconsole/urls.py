@@ -35,6 +35,7 @@ urlpatterns = [
     re_path(system("exports"), include("exports.urls")),
     re_path(system("retention"), include("retention.urls")),
     re_path(system("maintenance"), include("maintenance.urls")),
+    re_path(system("sources"), include("sources.urls")),
     re_path(r"^system/", not_found),
     # The dashboard replaces the admin index; every other admin path falls through.
     path("admin/", include("opsconsole.dashboard.urls")),

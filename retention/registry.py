@@ -9,6 +9,7 @@ so this app never imports a domain model itself.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from django.db import models
@@ -60,10 +61,12 @@ class RetentionCategory(ABC):
 
 
 class CategoryRegistry:
-    """Name -> category instance. Filled at start-up, read-only afterwards."""
+    """Name -> category instance: the classes registered at start-up, and the categories of run-time
+    providers (a source's registered tables), asked on every lookup so every process sees the same."""
 
     def __init__(self) -> None:
         self._categories: dict[str, RetentionCategory] = {}
+        self._providers: list[Callable[[], Iterable[RetentionCategory]]] = []
 
     def register(self, category_class: type[RetentionCategory]) -> type[RetentionCategory]:
         """Register a category class (usable as a class decorator)."""
@@ -78,24 +81,47 @@ class CategoryRegistry:
         self._categories[category.name] = category
         return category_class
 
+    def register_provider(
+        self, provider: Callable[[], Iterable[RetentionCategory]]
+    ) -> Callable[[], Iterable[RetentionCategory]]:
+        """Add a source of run-time categories (a name registered in code always wins over one of these)."""
+        if provider not in self._providers:
+            self._providers.append(provider)
+        return provider
+
     def unregister(self, name: str) -> None:
         self._categories.pop(name, None)
 
+    def is_static(self, name: str) -> bool:
+        """True for a category registered in code (a run-time one may not take its name)."""
+        return name in self._categories
+
+    def _every(self) -> dict[str, RetentionCategory]:
+        found = dict(self._categories)
+        for provider in self._providers:
+            for category in provider():
+                found.setdefault(category.name, category)
+        return found
+
     def get(self, name: str) -> RetentionCategory:
         """The category called `name`; UnknownCategory (a 400) listing the known ones otherwise."""
-        try:
+        if name in self._categories:
             return self._categories[name]
+        found = self._every()
+        try:
+            return found[name]
         except KeyError:
-            raise UnknownCategory(name, self.names()) from None
+            raise UnknownCategory(name, sorted(found)) from None
 
     def names(self) -> list[str]:
-        return sorted(self._categories)
+        return sorted(self._every())
 
     def all(self) -> list[RetentionCategory]:
-        return [self._categories[name] for name in self.names()]
+        found = self._every()
+        return [found[name] for name in sorted(found)]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._categories
+        return name in self._categories or (isinstance(name, str) and name in self._every())
 
 
 registry = CategoryRegistry()

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from exports import engine
 from exports.conf import exports_settings
-from exports.exceptions import ExportCancelled, ExportFailed, ExportInterrupted
+from exports.exceptions import ExportCancelled, ExportFailed, ExportInterrupted, UnknownDataset
 from exports.models import SNAPSHOT, ExportJob, JobStatus
 from exports.registry import get_dataset
 from exports.services.attempt import Attempt, Heartbeat, export_job_claim
@@ -81,17 +81,23 @@ def _run_attempt(attempt: Attempt, *, force_generic: bool) -> ExportJob:
 def _write_file(job: ExportJob, attempt: Attempt, temp_files: list[Path], *, force_generic: bool) -> engine.WrittenFile:
     """Count, check the row cap and write the job's file in one consistent read; temp files land in `temp_files`."""
     progress = engine.Progress(job.pk, on_flush=attempt.flush, attempt=attempt.number)
-    with engine.read_snapshot() as conn:
+    names = job.datasets if job.job_type == SNAPSHOT else [job.job_type]
+    try:
+        datasets = {name: get_dataset(name) for name in names}
+    except UnknownDataset as exc:  # a source table unregistered since the job was created
+        raise ExportFailed(f"{exc.detail} Nothing was written.") from exc
+    with engine.read_snapshots(dataset.using for dataset in datasets.values()) as conns:
         if job.job_type == SNAPSHOT:
-            entries = [(get_dataset(name), job.filter_params.get(name, {})) for name in job.datasets]
-            totals = [engine.count_rows(conn, dataset, params) for dataset, params in entries]
+            entries = [(datasets[name], job.filter_params.get(name, {})) for name in job.datasets]
+            totals = [engine.count_rows(conns[dataset.using], dataset, params) for dataset, params in entries]
             engine.check_row_cap(sum(totals), what=f"The snapshot of {', '.join(job.datasets)}")
             attempt.set_total(sum(totals))
             written = engine.write_snapshot(
-                conn, entries, job.format, progress, totals=totals, job_id=job.pk, temp_files=temp_files
+                conns, entries, job.format, progress, totals=totals, job_id=job.pk, temp_files=temp_files
             )
         else:
-            dataset = get_dataset(job.job_type)
+            dataset = datasets[job.job_type]
+            conn = conns[dataset.using]
             total = engine.count_rows(conn, dataset, job.filter_params)
             engine.check_row_cap(total, what=dataset.name)
             attempt.set_total(total)

@@ -1,0 +1,115 @@
+"""Admin: registered source tables, with a form that offers the tables and columns introspection finds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+
+from opsconsole.admin_lookups import SafeModelAdmin
+from sources import services
+from sources.connections import source_list
+from sources.exceptions import SourcesError
+from sources.introspection import describe_table, table_names
+from sources.models import SourceTable
+
+
+def _table_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every table of every reachable source, grouped by source (`shop|public.orders`)."""
+    choices = []
+    for source in source_list():
+        try:
+            names = table_names(source)
+        except SourcesError:
+            continue
+        choices.append((source.name, [(f"{source.name}|{name}", name) for name in names]))
+    return choices
+
+
+class SourceTableForm(forms.ModelForm):
+    source_table = forms.ChoiceField(label="Table", choices=_table_choices, required=False)
+    column_list = forms.CharField(
+        label="Columns",
+        required=False,
+        help_text="Comma-separated; empty for every column. The table's columns are listed below once it is saved.",
+    )
+
+    class Meta:
+        model = SourceTable
+        fields = ["timestamp_column", "purge_condition", "description"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields.pop("source_table")
+            self.initial["column_list"] = ", ".join(self.instance.columns)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.instance.pk:
+            source, table = self.instance.source, self.instance.table
+        else:
+            source, _, table = (cleaned.get("source_table") or "").partition("|")
+        names = [name.strip() for name in (cleaned.get("column_list") or "").split(",") if name.strip()]
+        try:
+            checked = services.source_table_validate(
+                source=source,
+                table=table,
+                timestamp_column=cleaned.get("timestamp_column"),
+                columns=names or None,
+                purge_condition=cleaned.get("purge_condition"),
+            )
+        except SourcesError as exc:
+            for field, messages in exc.fields.items():
+                target = {"table": "source_table", "columns": "column_list", "source": "source_table"}.get(field, field)
+                self.add_error(target if target in self.fields else None, messages)
+            return cleaned
+        cleaned["source"], cleaned["table"], cleaned["columns"] = source, checked.table, checked.columns
+        return cleaned
+
+
+@admin.register(SourceTable)
+class SourceTableAdmin(SafeModelAdmin):
+    form = SourceTableForm
+    list_display = ["name", "source", "table", "timestamp_column", "purge_condition", "updated_at"]
+    list_filter = ["source"]
+    search_fields = ["source", "table", "description"]
+    readonly_fields = ["source", "table", "table_columns", "created_at", "updated_at"]
+
+    @admin.display(description="columns of the table (introspection)")
+    def table_columns(self, obj: SourceTable) -> str:
+        if obj.pk is None:
+            return "-"
+        try:
+            info = describe_table(next(s for s in source_list() if s.name == obj.source), obj.table)
+        except (StopIteration, SourcesError):
+            return "source not reachable"
+        if info is None:
+            return "table not found"
+        return ", ".join(f"{c.name} ({c.db_type})" for c in info.columns)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else ["created_at", "updated_at"]
+
+    def save_model(self, request, obj: SourceTable, form: SourceTableForm, change: bool) -> None:
+        data = form.cleaned_data
+        if change:
+            saved = services.source_table_update(
+                source_table=SourceTable.objects.get(pk=obj.pk),
+                timestamp_column=data["timestamp_column"],
+                columns=data["columns"],
+                purge_condition=data.get("purge_condition"),
+                description=data.get("description") or "",
+            )
+        else:
+            saved = services.source_table_register(
+                source=data["source"],
+                table=data["table"],
+                timestamp_column=data["timestamp_column"],
+                columns=data["columns"],
+                purge_condition=data.get("purge_condition"),
+                description=data.get("description") or "",
+            )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
