@@ -12,6 +12,9 @@ class OpsConsoleConfig(AppConfig):
 
         # Each app contributes its dashboard panels in <app>/dashboard.py, as admin.py does for the admin.
         autodiscover_modules("dashboard")
+        # And its /metrics families in <app>/metrics.py; opsconsole's own (workers, beat) here.
+        autodiscover_modules("metrics")
+        import opsconsole.metrics.liveness_families  # noqa: F401
 
         # Web and beat send tasks too: the embedded broker's folders must exist first.
         ensure_broker_folders()

@@ -371,6 +371,8 @@ SPECTACULAR_SETTINGS = API_SCHEMA_SETTINGS  # titles and enum names, no environm
 # --- App settings (each app reads its own dict through its conf.py accessor) -----
 # /health is "degraded" when the oldest due notification has waited longer than this.
 OPSCONSOLE_HEALTH_MAX_LAG_SECONDS = env_float("OPSCONSOLE_HEALTH_MAX_LAG_SECONDS", 300.0)
+# /metrics asks for `Authorization: Bearer <this>` when set; open when empty.
+OPSCONSOLE_METRICS_TOKEN = env_str("OPSCONSOLE_METRICS_TOKEN", "")
 OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE = env_bool("OPSCONSOLE_WEBHOOK_ALLOW_PRIVATE", False)
 # Refused API credentials per client address in 10 minutes before further failures get 429.
 OPSCONSOLE_API_AUTH_FAILURE_LIMIT = env_int("OPSCONSOLE_API_AUTH_FAILURE_LIMIT", 30)

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from opsconsole import health
 from opsconsole.api.views import SystemRootView, not_found
+from opsconsole.metrics.views import metrics_view
 
 
 def system(prefix: str) -> str:
@@ -25,6 +26,7 @@ admin.site.index_title = "Operations"
 
 urlpatterns = [
     re_path(r"^health/?$", health.health_view, name="health"),
+    re_path(r"^metrics/?$", metrics_view, name="metrics"),
     # Browsers ask for /favicon.ico on every page (the API docs too): a 404 was a console error each time.
     path("favicon.ico", RedirectView.as_view(url=static("opsconsole/favicon.ico"), permanent=True)),
     re_path(r"^system/?$", SystemRootView.as_view(), name="system-root"),

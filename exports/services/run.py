@@ -13,12 +13,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.db import InterfaceError, OperationalError, close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 from django.utils import timezone
 
 from exports import engine
 from exports.conf import exports_settings
 from exports.exceptions import ExportCancelled, ExportFailed, ExportInterrupted, UnknownDataset
+from exports.metrics import export_rows_count
 from exports.models import SNAPSHOT, ExportJob, JobStatus
 from exports.registry import get_dataset
 from exports.services.attempt import Attempt, Heartbeat, export_job_claim
@@ -114,17 +115,20 @@ def _complete(job: ExportJob, attempt: Attempt, written: engine.WrittenFile) -> 
     stored_name = export_file_store(job, written.path)
     try:
         completed_at = timezone.now()
-        done = attempt.finish(
-            JobStatus.COMPLETED,
-            now=completed_at,
-            file=stored_name,
-            file_size=written.size,
-            sha256=written.sha256,
-            rows_written=written.rows,
-            total_rows=written.rows,
-            storage_url=job.download_path,
-            expires_at=completed_at + timedelta(days=int(exports_settings.EXPIRE_DAYS)),
-        )
+        with transaction.atomic():
+            done = attempt.finish(
+                JobStatus.COMPLETED,
+                now=completed_at,
+                file=stored_name,
+                file_size=written.size,
+                sha256=written.sha256,
+                rows_written=written.rows,
+                total_rows=written.rows,
+                storage_url=job.download_path,
+                expires_at=completed_at + timedelta(days=int(exports_settings.EXPIRE_DAYS)),
+            )
+            if done:
+                export_rows_count(written.rows)
         if not done:
             # Cancelled (or superseded) since the last check: the stored file must not outlive the job.
             raise ExportCancelled("The job was cancelled.")

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from notifications.delivery import policy
 from notifications.delivery.leases import Claim
+from notifications.metrics import deliveries_count
 from notifications.models import (
     AttemptOutcome,
     NotificationAttempt,
@@ -87,6 +88,11 @@ def outbox_record_results(*, results: list[DeliveryResult]) -> None:
             attempts.append(_attempt_row(result, AttemptOutcome.SENT, result.error))
     NotificationAttempt.objects.bulk_create(attempts)
     _record_channel_health(landed, now)
+    # Last, so the counter rows (shared by every worker) are locked only until the commit.
+    deliveries_count(
+        (result.claim.message.channel.channel_type, result.final_outcome, result.duration_ms / 1000)
+        for result in landed
+    )
 
 
 def _move_unsent(result: DeliveryResult, now: datetime) -> bool:

@@ -21,6 +21,7 @@ from maintenance.selectors import current_mode, is_normal
 from retention.conf import retention_settings
 from retention.exceptions import InvalidRetentionRequest, MaintenanceModeActive, PurgeLocked
 from retention.locks import PurgeLockBackend, purge_lock
+from retention.metrics import purge_rows_count
 from retention.models import DataRetentionPolicy, PurgeRun, PurgeStatus
 from retention.registry import RetentionCategory, registry
 from retention.selectors import purge_skip_reason
@@ -186,6 +187,7 @@ def _delete_in_batches(
                 deleted = statements.delete(after=after, end=end)
                 # In the same transaction: the recorded count never disagrees with what was deleted.
                 record_progress.update(deleted=run.deleted + deleted)
+                purge_rows_count(category=category.name, deleted=deleted)
             result.longest_batch_seconds = max(result.longest_batch_seconds, time.monotonic() - started)
             run.deleted += deleted
             if pace.lock is not None:
