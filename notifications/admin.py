@@ -53,6 +53,12 @@ class NotificationChannelAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, Safe
     form = ChannelAdminForm
     action_form = ExportActionForm
     change_actions = ["send_test_now", "pause", "resume", "rotate"]
+
+    class Media:
+        # A Media of its own replaces the inherited one: keep the buttons' stylesheet.
+        css = {"all": [*ObjectActionsMixin.Media.css["all"], "notifications/channel_form.css"]}
+        js = ["notifications/channel_form.js"]
+
     list_display = [
         "name",
         "channel_type",
