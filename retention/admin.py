@@ -88,6 +88,11 @@ class DataRetentionPolicyAdmin(ObjectActionsMixin, SafeModelAdmin):
     action_form = ExportActionForm
     actions = ["preview_dry_run", "purge_now", export_rows_action("retention.policies")]
 
+    def get_fields(self, request, obj=None):
+        if obj is None:  # nothing to show yet about a policy being added: no rows of dashes
+            return PolicyForm.Meta.fields
+        return super().get_fields(request, obj)
+
     def get_readonly_fields(self, request, obj=None):
         # The category is the policy's identity: a renamed policy would be another policy.
         fields = list(super().get_readonly_fields(request, obj))

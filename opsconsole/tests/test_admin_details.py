@@ -97,6 +97,7 @@ def test_the_policy_form_fills_in_the_categorys_default_period(staff_client):
     assert form.initial["days_to_keep"] == first.default_days_to_keep
     html = response.content.decode()
     assert 'class="ops-fit"' in html and "data-default-days=" in html and "retention/policy_form.js" in html
+    assert "field-rows_due_now" not in html and "field-created_at" not in html  # nothing to show yet
 
 
 def test_the_mode_is_named_by_its_api_value(staff_client, switch_mode):

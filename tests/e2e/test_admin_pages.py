@@ -71,3 +71,25 @@ def test_every_admin_page_loads_without_a_console_error_or_a_failed_request(page
     assert page.request.get("/favicon.ico").ok
     assert failed == [] and page.console_errors == []
     screenshot("last-page")
+
+
+def test_the_retention_policy_form_fits_its_menu_and_fills_in_the_default_period(page, staff_user, screenshot):
+    from retention.registry import registry
+
+    page.set_viewport_size({"width": 1400, "height": 900})
+    admin_login(page, username=staff_user.username)
+    page.goto("/admin/retention/dataretentionpolicy/add/")
+    menu = page.locator("#id_category")
+    content = page.locator("#content-main").bounding_box()
+    box = menu.bounding_box()
+    assert box["x"] + box["width"] <= content["x"] + content["width"]  # the long labels do not overflow
+    categories = list(registry.all())
+    assert page.input_value("#id_days_to_keep") == str(categories[0].default_days_to_keep)
+    other = next(c for c in categories if c.default_days_to_keep != categories[0].default_days_to_keep)
+    menu.select_option(other.name)
+    assert page.input_value("#id_days_to_keep") == str(other.default_days_to_keep)
+    page.fill("#id_days_to_keep", "12")  # typed by hand: picking another category keeps it
+    menu.select_option(categories[0].name)
+    assert page.input_value("#id_days_to_keep") == "12"
+    screenshot("policy-form")
+    assert page.console_errors == []
