@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -13,6 +11,7 @@ from django.urls import reverse
 
 from exports import services
 from exports.admin_actions import ExportActionForm, export_rows_action
+from exports.admin_filters_widget import DatasetFiltersField
 from exports.admin_progress import PROGRESS_JS, JobProgressMixin
 from exports.exceptions import ExportError
 from exports.formats import FORMATS
@@ -34,11 +33,9 @@ class ExportJobStartForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="For a snapshot only: the datasets it holds, all read in one transaction.",
     )
-    filter_params = forms.CharField(
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
-        help_text='JSON object of filters, e.g. {"status": "sent", "created_after": "2026-01-01"}; '
-        'for a snapshot {"notifications.outbox": {"status": "sent"}}. See /system/exports/datasets.',
+    filter_params = DatasetFiltersField(
+        label="Filters",
+        help_text="Only the rows matching these; empty: every row. For a snapshot, per dataset ticked.",
     )
 
     class Meta:
@@ -54,18 +51,6 @@ class ExportJobStartForm(forms.ModelForm):
         self.fields["job_type"].choices = [(name, name) for name in names] + [(SNAPSHOT, "snapshot (several)")]
         self.fields["datasets"].choices = [(name, name) for name in names]
         self.fields["note"].help_text = "Why or for whom (optional). The job records you as its requester."
-
-    def clean_filter_params(self):
-        raw = self.cleaned_data.get("filter_params") or ""
-        if not raw.strip():
-            return {}
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"Not valid JSON: {exc}") from exc
-        if not isinstance(value, dict):
-            raise ValidationError("Expected a JSON object.")
-        return value
 
     def clean(self):
         cleaned = super().clean()
@@ -95,8 +80,9 @@ class ExportJobAdmin(ObjectActionsMixin, JobProgressMixin, SafeModelAdmin):
     change_actions = ["cancel_this", "download_file", "run_again"]
 
     class Media:
-        css = ObjectActionsMixin.Media.css  # a Media of its own replaces the inherited one
-        js = [PROGRESS_JS]
+        # A Media of its own replaces the inherited one: keep the buttons' stylesheet.
+        css = {"all": [*ObjectActionsMixin.Media.css["all"], "exports/start_form.css"]}
+        js = [PROGRESS_JS, "exports/start_form.js"]
 
     list_display = [
         "id",

@@ -83,7 +83,7 @@ class MaintenanceStateAdmin(SafeModelAdmin):
                 except MaintenanceError as exc:
                     self.message_user(request, _error_text(exc), messages.ERROR)
                 else:
-                    self.message_user(request, f"Maintenance mode is now {Mode(state.mode).label}.", messages.SUCCESS)
+                    self.message_user(request, f"Maintenance mode is now {state.mode}.", messages.SUCCESS)
                     return HttpResponseRedirect(request.path)
             else:
                 self.message_user(request, _form_error_text(form), messages.ERROR)

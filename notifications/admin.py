@@ -22,6 +22,7 @@ from notifications.datasets import (
 )
 from notifications.exceptions import ChannelInvalid, IllegalTransition
 from notifications.models import NotificationAttempt, NotificationChannel, NotificationOutbox, NotificationStatus
+from opsconsole.admin_display import flag_column, seconds_column
 from opsconsole.admin_lookups import SafeModelAdmin
 from opsconsole.admin_object_actions import ObjectActionsMixin, object_action
 from opsconsole.errors import OpsConsoleError
@@ -52,11 +53,17 @@ class NotificationChannelAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, Safe
     form = ChannelAdminForm
     action_form = ExportActionForm
     change_actions = ["send_test_now", "pause", "resume", "rotate"]
+
+    class Media:
+        # A Media of its own replaces the inherited one: keep the buttons' stylesheet.
+        css = {"all": [*ObjectActionsMixin.Media.css["all"], "notifications/channel_form.css"]}
+        js = ["notifications/channel_form.js"]
+
     list_display = [
         "name",
         "channel_type",
         "active",
-        "paused",
+        "paused_flag",
         "health",
         "last_success_at",
         "consecutive_failures",
@@ -71,7 +78,7 @@ class NotificationChannelAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, Safe
     search_fields = ["name", "description"]
     date_hierarchy = "created_at"
     readonly_fields = [
-        "paused",
+        "paused_flag",
         "health",
         "has_secret",
         "previous_secret_signs_until",
@@ -102,7 +109,7 @@ class NotificationChannelAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, Safe
             {
                 "fields": [
                     "health",
-                    "paused",
+                    "paused_flag",
                     "disabled_reason",
                     "consecutive_failures",
                     "last_success_at",
@@ -123,6 +130,20 @@ class NotificationChannelAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, Safe
             "notifications.channels", lookups=CHANNEL_ADMIN_LOOKUPS, date_fields=CHANNEL_ADMIN_DATE_FIELDS
         ),
     ]
+
+    paused_flag = flag_column("paused", "paused", when_set="paused")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            return fieldsets
+        # A channel being added has no health and no secret yet: no empty section, no empty rows.
+        unsaved = {"has_secret", "previous_secret_signs_until"}
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in unsaved]})
+            for name, options in fieldsets
+            if name != "Health"
+        ]
 
     def get_search_results(self, request, queryset, search_term):
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -248,8 +269,9 @@ class NotificationChannelAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, Safe
 
 class AttemptInline(admin.TabularInline):
     model = NotificationAttempt
-    fields = ["number", "started_at", "duration_ms", "outcome", "http_status", "error", "response_excerpt"]
+    fields = ["number", "started", "duration_ms", "outcome", "http_status", "error", "response_excerpt"]
     readonly_fields = fields
+    started = seconds_column("started_at", "started at")
     extra = 0
     can_delete = False
     ordering = ["number", "id"]
@@ -263,7 +285,9 @@ class AttemptInline(admin.TabularInline):
 
 @admin.register(NotificationOutbox)
 class NotificationOutboxAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, SafeModelAdmin):
-    list_display = ["id", "channel", "subject", "status", "attempts", "next_attempt_at", "sent_at", "created_at"]
+    list_display = ["id", "channel", "subject", "status", "attempts", "next_attempt", "sent", "created_at"]
+    next_attempt = seconds_column("next_attempt_at", "next attempt at")
+    sent = seconds_column("sent_at", "sent at")
     list_filter = ["status", "channel", "created_at"]
     list_select_related = ["channel"]
     search_fields = ["subject", "body", "message_id", "idempotency_key"]
@@ -286,8 +310,8 @@ class NotificationOutboxAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, SafeM
         "attempts",
         "retry_base",
         "last_error",
-        "next_attempt_at",
-        "sent_at",
+        "next_attempt",
+        "sent",
         "message_id",
         "idempotency_key",
         "locked_until",
@@ -358,7 +382,8 @@ class NotificationOutboxAdmin(ObjectActionsMixin, WriteOnlyLookupsRefused, SafeM
 
 @admin.register(NotificationAttempt)
 class NotificationAttemptAdmin(WriteOnlyLookupsRefused, SafeModelAdmin):
-    list_display = ["outbox", "number", "outcome", "http_status", "duration_ms", "started_at"]
+    list_display = ["outbox", "number", "outcome", "http_status", "duration_ms", "started"]
+    started = seconds_column("started_at", "started at")
     list_filter = ["outcome", ("outbox__channel", admin.RelatedOnlyFieldListFilter), "started_at"]
     list_select_related = ["outbox"]
     search_fields = ["outbox__message_id", "error", "response_excerpt"]
@@ -372,7 +397,7 @@ class NotificationAttemptAdmin(WriteOnlyLookupsRefused, SafeModelAdmin):
     readonly_fields = [
         "outbox",
         "number",
-        "started_at",
+        "started",
         "duration_ms",
         "outcome",
         "http_status",

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from notifications import services
+from notifications.admin_config_widget import ChannelConfigField
 from notifications.channels import BACKENDS
 from notifications.channels.base import REDACTED
 from notifications.exceptions import ChannelInvalid
@@ -13,6 +14,10 @@ from notifications.models import NotificationChannel
 
 
 class ChannelAdminForm(forms.ModelForm):
+    config = ChannelConfigField(
+        label="Options", help_text="The options of the channel type picked above (the API's config object)."
+    )
+
     class Meta:
         model = NotificationChannel
         fields = list(services.CHANNEL_EDITABLE_FIELDS)

@@ -25,8 +25,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 
-from maintenance.models import Mode
-
 
 def mode_snapshot(request: Any) -> Any:
     """The maintenance state the shield found for this request, or None in normal mode."""
@@ -43,10 +41,7 @@ def refused_write_text(request: Any) -> str:
     snapshot = mode_snapshot(request)
     if snapshot is None:
         return "Changes are refused for now."
-    text = (
-        f"The console is in {Mode(snapshot.mode).label} mode ({snapshot.mode}): "
-        "changes are refused until it is back to normal."
-    )
+    text = f"The console is in {snapshot.mode} mode: changes are refused until it is back to normal."
     if snapshot.message:
         text += f" “{snapshot.message}”"
     return text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -10,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from exports.admin_actions import ExportActionForm, export_rows_action
+from opsconsole.admin_display import flag_column
 from opsconsole.admin_lookups import SafeModelAdmin
 from opsconsole.admin_object_actions import ObjectActionsMixin, object_action
 from retention import services
@@ -23,12 +26,40 @@ def _category_choices() -> list[tuple[str, str]]:
     return [(category.name, f"{category.name} — {category.description}") for category in registry.all()]
 
 
+class CategorySelect(forms.Select):
+    """The category menu, fitted to the form's width, carrying each category's default period for
+    retention/static/retention/policy_form.js (which fills "days to keep" in when a category is picked)."""
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__(attrs={"class": "ops-fit", **(attrs or {})})
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        defaults = {category.name: category.default_days_to_keep for category in registry.all()}
+        context["widget"]["attrs"]["data-default-days"] = json.dumps(defaults)
+        return context
+
+
 class PolicyForm(forms.ModelForm):
-    category = forms.ChoiceField(choices=_category_choices, help_text="A registered retention category.")
+    category = forms.ChoiceField(
+        choices=_category_choices,
+        widget=CategorySelect,
+        help_text="A registered retention category. Picking one fills in its default period.",
+    )
 
     class Meta:
         model = DataRetentionPolicy
         fields = ["category", "days_to_keep", "enabled", "legal_hold", "description"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None and not self.is_bound:
+            # The add page opens on the first category: its default period, not the model's.
+            category = self.initial.get("category") or next(iter(registry.all()), None)
+            category = registry.get(category) if isinstance(category, str) and category in registry else category
+            if category is not None:
+                self.initial.setdefault("category", category.name)
+                self.initial["days_to_keep"] = category.default_days_to_keep
 
 
 @admin.register(DataRetentionPolicy)
@@ -39,7 +70,7 @@ class DataRetentionPolicyAdmin(ObjectActionsMixin, SafeModelAdmin):
         "category",
         "days_to_keep",
         "enabled",
-        "legal_hold",
+        "legal_hold_flag",
         "rows_due_now",
         "last_purged_at",
         "updated_at",
@@ -48,8 +79,19 @@ class DataRetentionPolicyAdmin(ObjectActionsMixin, SafeModelAdmin):
     search_fields = ["category", "description"]
     date_hierarchy = "updated_at"
     readonly_fields = ["rows_due_now", "last_purged_at", "created_at", "updated_at"]
+    legal_hold_flag = flag_column("legal_hold", "legal hold", when_set="on hold")
+
+    class Media:
+        css = ObjectActionsMixin.Media.css  # a Media of its own replaces the inherited one
+        js = ["retention/policy_form.js"]
+
     action_form = ExportActionForm
     actions = ["preview_dry_run", "purge_now", export_rows_action("retention.policies")]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:  # nothing to show yet about a policy being added: no rows of dashes
+            return PolicyForm.Meta.fields
+        return super().get_fields(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         # The category is the policy's identity: a renamed policy would be another policy.

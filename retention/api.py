@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
@@ -124,6 +124,7 @@ def _category_data(status_: selectors.CategoryStatus) -> dict[str, Any]:
 
 
 # -- views ----------------------------------------------------------------------------
+@extend_schema_view(get=extend_schema(summary="List the retention policies"))
 class PolicyListCreateView(generics.ListAPIView):
     """GET: the policies. POST: create or update the policy of a category (idempotent)."""
 
@@ -135,6 +136,7 @@ class PolicyListCreateView(generics.ListAPIView):
         return selectors.policy_list()
 
     @extend_schema(
+        summary="Create or update the retention policy of a category",
         request=PolicyWriteSerializer,
         responses={201: PolicySerializer, 200: PolicySerializer, 400: OpenApiResponse(description="Bad input")},
     )
@@ -149,6 +151,7 @@ class PolicyListCreateView(generics.ListAPIView):
         return Response(PolicySerializer(policy).data, status=code)
 
 
+@extend_schema_view(get=extend_schema(summary="The retention policy of one category"))
 class PolicyDetailView(generics.GenericAPIView):
     """The policy of one category; 404 when the category has none (or is unknown)."""
 
@@ -168,6 +171,7 @@ class PolicyDetailView(generics.GenericAPIView):
         return Response(PolicySerializer(policy).data)
 
 
+@extend_schema_view(get=extend_schema(summary="Retention categories with the rows a purge would delete now"))
 class CategoryListView(generics.GenericAPIView):
     """Every registered category with the rows a purge would delete now (policy or default period)."""
 
@@ -191,6 +195,7 @@ class PurgeView(generics.GenericAPIView):
     )
 
     @extend_schema(
+        summary="Preview a purge (dry run) or queue one for a worker",
         request=PurgeRequestSerializer,
         responses={
             200: OpenApiResponse(description="Dry run: the rows due per category"),
@@ -227,6 +232,7 @@ class PurgeView(generics.GenericAPIView):
         return Response(body, status=status.HTTP_202_ACCEPTED if run_ids else status.HTTP_200_OK)
 
 
+@extend_schema_view(get=extend_schema(summary="List the purge runs (the purge history)"))
 class PurgeRunListView(generics.ListAPIView):
     """The purge history, newest first (filters: category, status, trigger, dry_run, started_after/before)."""
 
@@ -238,6 +244,7 @@ class PurgeRunListView(generics.ListAPIView):
         return selectors.purge_run_list()
 
 
+@extend_schema_view(get=extend_schema(summary="One purge run"))
 class PurgeRunDetailView(generics.RetrieveAPIView):
     queryset = PurgeRun.objects.select_related("actor")
     serializer_class = PurgeRunSerializer

@@ -25,7 +25,17 @@ def purge_runs_recent(*, limit: int = PURGE_RUN_LIMIT) -> list[dict[str, Any]]:
     url_template = admin_change_url_template(PurgeRun)
     fields = ["id", "category", "trigger", "actor_name", "dry_run", "matched", "deleted", "started_at", "status"]
     runs = PurgeRun.objects.order_by("-started_at", "-id").values(*fields, "finished_at")[:limit]
-    return [{**run, "url": change_url(url_template, run["id"])} for run in runs]
+    return [{**run, "started_by": purge_started_by(run), "url": change_url(url_template, run["id"])} for run in runs]
+
+
+def purge_started_by(run: dict[str, Any]) -> str:
+    """The trigger and who asked, each said once: `command (root@vm)`, `admin, ana`, `schedule`."""
+    trigger, actor = run["trigger"], run["actor_name"] or ""
+    if not actor or actor == trigger:
+        return trigger
+    if actor.startswith(f"{trigger} ") or actor.startswith(f"{trigger}:"):
+        return actor  # the command records itself as "command (user@host)"
+    return f"{trigger}, {actor}"
 
 
 def capped_due_counts(

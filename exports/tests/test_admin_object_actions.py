@@ -85,5 +85,5 @@ def test_run_again_in_read_only_mode_starts_nothing(staff_client, switch_mode, e
     switch_mode("read_only")
     response = staff_client.post(action(old, "run_again"), follow=True)
     assert response.status_code == 200
-    assert any(m.startswith("Run again: not done. The console is in Read-only mode") for m in messages_of(response))
+    assert any(m.startswith("Run again: not done. The console is in read_only mode") for m in messages_of(response))
     assert ExportJob.objects.count() == 1 and enqueued == []

@@ -53,7 +53,7 @@ def test_screen_changes_the_mode_through_the_service(admin_client_, staff_user):
         follow=True,
     )
     assert response.status_code == 200
-    assert any("now Maintenance" in m for m in messages_of(response))
+    assert any("now maintenance" in m for m in messages_of(response))
     state = MaintenanceState.objects.get()
     assert (state.mode, state.until, state.retry_after, state.updated_by) == ("maintenance", until, 90, staff_user)
     event = MaintenanceEvent.objects.get()

@@ -120,7 +120,7 @@ def test_admin_writes_elsewhere_are_refused(staff_client, set_mode):
     # A ModelAdmin's form answers the refusal itself: the form again, what was typed, why (admin_readonly.py).
     response = staff_client.post("/admin/auth/group/add/", {"name": "ops"})
     assert response.status_code == 200
-    assert b"Not saved. The console is in Read-only mode" in response.content
+    assert b"Not saved. The console is in read_only mode" in response.content
     assert b'value="ops"' in response.content
     assert not Group.objects.exists()
     # Any other admin view gets the shield's 503.

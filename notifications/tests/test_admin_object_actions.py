@@ -96,7 +96,7 @@ def test_read_only_mode_refuses_an_action_with_a_message(staff_client, switch_mo
     switch_mode("read_only")
     response = staff_client.post(outbox_action(notification, "retry"), follow=True)
     assert response.status_code == 200
-    assert any(m.startswith("Retry: not done. The console is in Read-only mode") for m in messages_of(response))
+    assert any(m.startswith("Retry: not done. The console is in read_only mode") for m in messages_of(response))
     notification.refresh_from_db()
     assert notification.status == NotificationStatus.FAILED
 

@@ -65,7 +65,7 @@ def test_a_refused_save_comes_back_with_the_input_and_why(staff_client, switch_m
     response = staff_client.post(url, {"days_to_keep": "45", "enabled": "on", "description": "typed by hand"})
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Not saved. The console is in Read-only mode" in html
+    assert "Not saved. The console is in read_only mode" in html
     assert "typed by hand" in html and 'value="45"' in html
     assert has_save_buttons(html)  # to save again once the mode is back
     policy.refresh_from_db()
@@ -88,7 +88,7 @@ def test_a_refused_list_action_returns_to_the_list_with_a_message(staff_client, 
     response = staff_client.post(url, {"action": "pause_channels", "_selected_action": [channel.pk]}, follow=True)
     assert response.status_code == 200
     assert any(
-        str(m).startswith("Nothing done. The console is in Read-only mode") for m in get_messages(response.wsgi_request)
+        str(m).startswith("Nothing done. The console is in read_only mode") for m in get_messages(response.wsgi_request)
     )
     channel.refresh_from_db()
     assert not channel.paused

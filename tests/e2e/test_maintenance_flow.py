@@ -46,14 +46,14 @@ def test_read_only_turns_the_admin_read_only_and_keeps_a_refused_form_until_swit
     form.fill("#id_name", "on-call")
 
     _switch_mode(page, to="read_only", reason="e2e: database upgrade")
-    assert "Maintenance mode is now Read-only" in page.locator(".messagelist").inner_text()
+    assert "Maintenance mode is now read_only" in page.locator(".messagelist").inner_text()
     assert page.locator("#maintenance-banner").is_visible()
     screenshot("switched-to-read-only")
 
     with form.expect_navigation() as navigation:
         form.click('input[name="_save"]')
     assert navigation.value.status == 200  # the form again, not a bare 503
-    assert "Not saved. The console is in Read-only mode" in form.locator(".errorlist.nonfield").inner_text()
+    assert "Not saved. The console is in read_only mode" in form.locator(".errorlist.nonfield").inner_text()
     assert form.input_value("#id_name") == "on-call"
     assert not Group.objects.filter(name="on-call").exists()
     screenshot("refused-form-kept", tab=form)

@@ -1,0 +1,34 @@
+"""Admin columns shared by the apps: times to the second, yes/no flags without an alarm icon."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin
+from django.utils import timezone
+
+EMPTY = "—"
+
+
+def seconds_column(field_name: str, description: str) -> Callable[[Any, Any], str]:
+    """A date-time column to the second (Django's default format stops at minutes: a backoff would not show)."""
+
+    @admin.display(description=description, ordering=field_name)
+    def column(modeladmin: Any, obj: Any) -> str:
+        value = getattr(obj, field_name)
+        if value is None:
+            return EMPTY
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+    return column
+
+
+def flag_column(field_name: str, description: str, *, when_set: str) -> Callable[[Any, Any], str]:
+    """A boolean shown as words when set and a dash when not: "not paused" is no alarm (Django's ✗ reads as one)."""
+
+    @admin.display(description=description, ordering=field_name)
+    def column(modeladmin: Any, obj: Any) -> str:
+        return when_set if getattr(obj, field_name) else EMPTY
+
+    return column
