@@ -53,7 +53,6 @@ _CLAIM = {
     # SQLite: the relay's IMMEDIATE transaction already holds the only write lock.
     "sqlite": f"SELECT {_COLUMNS} FROM {TABLE} WHERE error IS NULL ORDER BY id LIMIT %s",
 }
-DELETE = f"DELETE FROM {TABLE} WHERE id = %s"
 MARK_ERROR = f"UPDATE {TABLE} SET error = %s WHERE id = %s"
 COUNTS = f"SELECT COUNT(*) - COUNT(error), COUNT(error) FROM {TABLE}"
 
@@ -81,6 +80,11 @@ def install_statements(vendor: str) -> list[str]:
 
 def claim_statement(vendor: str) -> str:
     return _CLAIM["postgresql" if vendor == "postgresql" else "sqlite"]
+
+
+def delete_statement(count: int) -> str:
+    """Delete `count` relayed rows by id (one statement per batch)."""
+    return f"DELETE FROM {TABLE} WHERE id IN ({', '.join(['%s'] * count)})"
 
 
 def list_statement(*, errors: bool | None) -> str:

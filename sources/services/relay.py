@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import DatabaseError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
 
 from maintenance.selectors import is_normal
 from notifications.models import NotificationChannel
@@ -96,17 +96,26 @@ def source_outbox_relay(*, source: Any, batch_size: int | None = None) -> RelayR
         return result
     limit = int(batch_size or sources_settings.RELAY_BATCH_SIZE)
     channels: dict[str, NotificationChannel | None] = {}
-    with transaction.atomic(using=found.alias), found.connection.cursor() as cursor:
+    relayed: list[int] = []
+    # The notifications of a batch commit together, before the source's transaction deletes
+    # their rows (the with-blocks unwind inner first): a failure in between leaves rows that
+    # the next relay finds already queued under their keys.
+    with (
+        transaction.atomic(using=found.alias),
+        found.connection.cursor() as cursor,
+        transaction.atomic(using=DEFAULT_DB_ALIAS),
+    ):
         cursor.execute(outbox.claim_statement(found.vendor), [limit])
         for row in outbox.rows(cursor.fetchall()):
             error = _enqueue(found, row, channels)
             if error:
                 cursor.execute(outbox.MARK_ERROR, [error, row.id])
-                result.errored += 1
                 result.errors.append(f"{found.name}:{row.id}: {error}")
             else:
-                cursor.execute(outbox.DELETE, [row.id])
-                result.relayed += 1
+                relayed.append(row.id)
+        if relayed:
+            cursor.execute(outbox.delete_statement(len(relayed)), relayed)
+    result.relayed, result.errored = len(relayed), len(result.errors)
     if result.relayed or result.errored:
         logger.info("outbox relay %s: %s", found.name, result)
     return result
