@@ -15,7 +15,7 @@ from opsconsole.admin_lookups import SafeModelAdmin
 from opsconsole.errors import OpsConsoleError
 from sources import selectors, services
 from sources.api import OUTBOX_RETRY, OUTBOX_VIEW
-from sources.connections import source_list
+from sources.connections import source_list, source_reachability
 from sources.exceptions import SourcesError
 from sources.introspection import describe_table, table_names
 from sources.models import SourceTable
@@ -47,8 +47,7 @@ class SourceTableForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields.pop("source_table")
+        if self.instance.pk:  # the table is the registration's identity (not shown when changing)
             self.initial["column_list"] = ", ".join(self.instance.columns)
 
     def clean(self) -> dict[str, Any]:
@@ -126,15 +125,20 @@ class SourceTableAdmin(SafeModelAdmin):
                 backlog = selectors.source_outbox_backlog(source=source)
             except SourcesError as exc:
                 backlog = {"installed": False, "pending": 0, "errors": 0, "results": [], "unreachable": exc.detail}
-            backlogs.append({"source": source, **backlog})
+            reachable, error = source_reachability(source)
+            backlogs.append({"source": source, "reachable": reachable, "error": error, **backlog})
         context = {
             **self.admin_site.each_context(request),
-            "title": "Source outbox relay",
+            "title": "Sources and their outbox relay",
             "opts": self.model._meta,
             "backlogs": backlogs,
             "may_retry": request.user.has_perms(OUTBOX_RETRY),
         }
         return TemplateResponse(request, "admin/sources/outbox.html", context)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return [field for field in fields if field != "source_table"] if obj else fields
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else ["created_at", "updated_at"]

@@ -139,3 +139,21 @@ def test_maintenance_mode_refuses_a_source_purge(orders):
         purge("--category", "shop.orders")
     assert refused.value.returncode == 3
     assert order_ids(orders) == [1, 2, 3, 4, 5]
+
+
+def test_a_source_that_does_not_answer_leaves_the_lists_and_the_dashboard_up(
+    db, shop_path, tmp_path, api, staff_client
+):
+    from sources.connections import source_get
+
+    with sources_override(shop={"URL": f"sqlite:///{shop_path}", "READ_ONLY": False}):
+        insert_orders(source_get("shop"))
+        register_orders()
+        policy_upsert(category="shop.orders", days_to_keep=20)
+    with sources_override(shop={"URL": f"sqlite:///{tmp_path / 'gone.sqlite3'}", "READ_ONLY": False}):
+        response = api.get("/system/retention/categories")
+        assert response.status_code == 200
+        [entry] = [c for c in response.json()["results"] if c["name"] == "shop.orders"]
+        assert entry["rows_due"] is None
+        assert staff_client.get("/admin/").status_code == 200
+        assert "database unreachable" in staff_client.get("/admin/retention/dataretentionpolicy/").content.decode()
