@@ -227,6 +227,8 @@ def source_database_settings(url: str, *, read_only: bool) -> dict[str, Any]:
         path = str(config["NAME"])
         config["NAME"] = f"file:{path}?mode={'ro' if read_only else 'rw'}"
         options.setdefault("timeout", 20)
+        if not read_only:  # the relay reads then deletes: take the write lock at BEGIN
+            options.setdefault("transaction_mode", "IMMEDIATE")
     elif engine.endswith("postgresql"):
         options.setdefault("connect_timeout", 5)
         if read_only:

@@ -326,6 +326,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "retention.tasks.fail_interrupted_runs",
         "schedule": 60.0,
     },
+    "sources-relay-outbox": {
+        "task": "sources.tasks.relay_outboxes",
+        "schedule": SOURCES["RELAY_SECONDS"],
+        "options": {"expire_seconds": 30},
+    },
     "retention-purge-daily": {
         "task": "retention.tasks.purge_scheduled",
         "schedule": crontab(minute="30", hour="3"),

@@ -103,7 +103,7 @@ class DataRetentionPolicyAdmin(ObjectActionsMixin, SafeModelAdmin):
         if policy.pk is None or policy.category not in registry:
             return "-"
         due = category_rows_due(category=registry.get(policy.category), days_to_keep=policy.days_to_keep)
-        return f"{due:,}"
+        return "database unreachable" if due is None else f"{due:,}"
 
     def save_model(self, request, obj: DataRetentionPolicy, form, change: bool) -> None:
         policy, _created = services.policy_upsert(

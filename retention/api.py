@@ -102,7 +102,8 @@ class CategorySerializer(serializers.Serializer):
     days_to_keep = serializers.IntegerField(help_text="The policy's period, or the default without a policy.")
     cutoff = serializers.DateTimeField(help_text="Rows dated before this are due.")
     rows_due = serializers.IntegerField(
-        help_text="Rows dated before the cutoff: what a purge would delete now if `purgeable` (else 0 would go)."
+        allow_null=True,
+        help_text="Rows dated before the cutoff: what a purge would delete now if `purgeable` (else 0 would go).",
     )
     purgeable = serializers.BooleanField(help_text="False without a policy, or when disabled or on legal hold.")
 

@@ -13,6 +13,7 @@ from opsconsole.dashboard.links import admin_change_url_template, admin_changeli
 from retention.models import DataRetentionPolicy, PurgeRun
 from retention.registry import RetentionCategory
 from retention.registry import registry as categories
+from retention.selectors import count_unless_unreachable
 
 PURGE_RUN_LIMIT = 8
 DUE_COUNT_CAP = 10_000
@@ -52,13 +53,13 @@ def capped_due_counts(
     rows = []
     for category in categories:
         days = days_by_category.get(category.name, category.default_days_to_keep)
-        due = category.expired(category.cutoff(days, now=now))[: DUE_COUNT_CAP + 1].count()
+        due = count_unless_unreachable(category, category.expired(category.cutoff(days, now=now))[: DUE_COUNT_CAP + 1])
         rows.append(
             {
                 "category": category.name,
                 "days_to_keep": days,
-                "due": min(due, DUE_COUNT_CAP),
-                "due_capped": due > DUE_COUNT_CAP,
+                "due": None if due is None else min(due, DUE_COUNT_CAP),
+                "due_capped": due is not None and due > DUE_COUNT_CAP,
             }
         )
     return rows

@@ -35,6 +35,13 @@ class PurgeRefused(RetentionError, Conflict):
     default_detail = "Purge refused."
 
 
+class CategoryRefused(PurgeRefused):
+    """A category that may not be purged now (its database is read-only)."""
+
+    def __init__(self, category: str, reason: str):
+        super().__init__(f"Purge refused for {category}: {reason}", category=category)
+
+
 class MaintenanceModeActive(PurgeRefused):
     def __init__(self, mode: str):
         super().__init__(

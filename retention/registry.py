@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from django.db import models
+from django.db import DEFAULT_DB_ALIAS, models
 from django.db.models import Q, QuerySet
 
 from retention.exceptions import UnknownCategory
@@ -25,6 +25,8 @@ class RetentionCategory(ABC):
     date_field: str = ""
     default_days_to_keep: int = 90
     description: str = ""
+    #: the database alias holding the rows (a source's categories purge the service's database)
+    using: str = DEFAULT_DB_ALIAS
 
     @abstractmethod
     def get_model(self) -> type[models.Model]:
@@ -33,6 +35,14 @@ class RetentionCategory(ABC):
     def conditions(self) -> Q:
         """Extra conditions a row must meet to be purged (default: none)."""
         return Q()
+
+    def purge_refusal(self) -> str:
+        """Why no purge may delete rows of this category now ("" when it may), e.g. a read-only database.
+
+        A dry run still counts; a purge that names the category is refused (409), the daily
+        purge of every policy skips it with this reason.
+        """
+        return ""
 
     def before_delete_batch(self, batch: QuerySet, *, using: str) -> None:
         """Called in the batch transaction just before `batch` is deleted.
@@ -47,10 +57,12 @@ class RetentionCategory(ABC):
         """Rows dated strictly before this instant are due; whole seconds, so a boundary is exact."""
         return (now - timedelta(days=days_to_keep)).replace(microsecond=0)
 
-    def expired(self, cutoff: datetime, *, using: str = "default") -> QuerySet:
-        """Rows due for purging at `cutoff`."""
+    def expired(self, cutoff: datetime, *, using: str | None = None) -> QuerySet:
+        """Rows due for purging at `cutoff` (in the category's own database unless `using` says otherwise)."""
         model = self.get_model()
-        return model._default_manager.using(using).filter(Q(**{f"{self.date_field}__lt": cutoff}) & self.conditions())
+        return model._default_manager.using(using or self.using).filter(
+            Q(**{f"{self.date_field}__lt": cutoff}) & self.conditions()
+        )
 
     @property
     def table(self) -> str:

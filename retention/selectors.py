@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import DEFAULT_DB_ALIAS, DatabaseError
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -20,7 +21,8 @@ class CategoryStatus:
     policy: DataRetentionPolicy | None
     days_to_keep: int
     cutoff: datetime
-    rows_due: int
+    #: None when the category's rows live in another database (a source) that does not answer
+    rows_due: int | None
 
     @property
     def skip_reason(self) -> str:
@@ -58,10 +60,21 @@ def policy_get(*, category: str) -> DataRetentionPolicy | None:
     return DataRetentionPolicy.objects.filter(category=category).first()
 
 
-def category_rows_due(*, category: RetentionCategory, days_to_keep: int, now: datetime | None = None) -> int:
+def count_unless_unreachable(category: RetentionCategory, rows: QuerySet) -> int | None:
+    """`rows.count()`; None when the category lives in another database (a source) that does not
+    answer, so one service's outage never takes the lists and the dashboard down with it."""
+    try:
+        return rows.count()
+    except DatabaseError:
+        if category.using == DEFAULT_DB_ALIAS:
+            raise
+        return None
+
+
+def category_rows_due(*, category: RetentionCategory, days_to_keep: int, now: datetime | None = None) -> int | None:
     """How many rows of `category` are older than now - days_to_keep (and meet its conditions)."""
     cutoff = category.cutoff(days_to_keep, now=now or timezone.now())
-    return category.expired(cutoff).count()
+    return count_unless_unreachable(category, category.expired(cutoff))
 
 
 def category_status_list(*, now: datetime | None = None) -> list[CategoryStatus]:
@@ -79,7 +92,7 @@ def category_status_list(*, now: datetime | None = None) -> list[CategoryStatus]
                 policy=policy,
                 days_to_keep=days,
                 cutoff=cutoff,
-                rows_due=category.expired(cutoff).count(),
+                rows_due=count_unless_unreachable(category, category.expired(cutoff)),
             )
         )
     return statuses

@@ -5,11 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from opsconsole.admin_lookups import SafeModelAdmin
-from sources import services
-from sources.connections import source_list
+from opsconsole.errors import OpsConsoleError
+from sources import selectors, services
+from sources.api import OUTBOX_RETRY, OUTBOX_VIEW
+from sources.connections import source_list, source_reachability
 from sources.exceptions import SourcesError
 from sources.introspection import describe_table, table_names
 from sources.models import SourceTable
@@ -41,8 +47,7 @@ class SourceTableForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            self.fields.pop("source_table")
+        if self.instance.pk:  # the table is the registration's identity (not shown when changing)
             self.initial["column_list"] = ", ".join(self.instance.columns)
 
     def clean(self) -> dict[str, Any]:
@@ -73,6 +78,7 @@ class SourceTableForm(forms.ModelForm):
 class SourceTableAdmin(SafeModelAdmin):
     form = SourceTableForm
     list_display = ["name", "source", "table", "timestamp_column", "purge_condition", "updated_at"]
+    change_list_template = "admin/sources/sourcetable/change_list.html"
     list_filter = ["source"]
     search_fields = ["source", "table", "description"]
     readonly_fields = ["source", "table", "table_columns", "created_at", "updated_at"]
@@ -88,6 +94,51 @@ class SourceTableAdmin(SafeModelAdmin):
         if info is None:
             return "table not found"
         return ", ".join(f"{c.name} ({c.db_type})" for c in info.columns)
+
+    def get_urls(self):
+        urls = [
+            path(
+                "outbox/",
+                self.admin_site.admin_view(self.outbox_view),
+                name="sources_sourcetable_outbox",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def outbox_view(self, request):
+        """Each source's outbox relay backlog and the rows kept with an error; POST retries them."""
+        may_view = request.user.has_perms(OUTBOX_VIEW)
+        if not may_view:
+            raise PermissionDenied
+        if request.method == "POST":
+            if not request.user.has_perms(OUTBOX_RETRY):
+                raise PermissionDenied
+            try:
+                retried = services.source_outbox_retry(source=request.POST.get("source"))
+                self.message_user(request, f"{retried} row(s) will be relayed again.", messages.SUCCESS)
+            except OpsConsoleError as exc:
+                self.message_user(request, exc.detail, messages.ERROR)
+            return redirect("admin:sources_sourcetable_outbox")
+        backlogs = []
+        for source in source_list():
+            try:
+                backlog = selectors.source_outbox_backlog(source=source)
+            except SourcesError as exc:
+                backlog = {"installed": False, "pending": 0, "errors": 0, "results": [], "unreachable": exc.detail}
+            reachable, error = source_reachability(source)
+            backlogs.append({"source": source, "reachable": reachable, "error": error, **backlog})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Sources and their outbox relay",
+            "opts": self.model._meta,
+            "backlogs": backlogs,
+            "may_retry": request.user.has_perms(OUTBOX_RETRY),
+        }
+        return TemplateResponse(request, "admin/sources/outbox.html", context)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return [field for field in fields if field != "source_table"] if obj else fields
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else ["created_at", "updated_at"]

@@ -13,7 +13,7 @@ from opsconsole.api.permissions import staff_action_permissions
 from opsconsole.api.serializers import StrictCharField, StrictSerializer
 from sources import selectors, services
 from sources.connections import source_get, source_list, source_reachability
-from sources.filters import NoFilters, SourceTableFilter
+from sources.filters import NoFilters, OutboxFilter, SourceTableFilter
 from sources.introspection import describe_table, table_names
 from sources.models import SourceTable
 
@@ -149,3 +149,45 @@ class SourceTableDetailView(generics.RetrieveAPIView):
     def delete(self, request, pk: str) -> Response:
         services.source_table_delete(source_table=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+OUTBOX_VIEW = ["notifications.view_notificationoutbox", "sources.view_sourcetable"]
+OUTBOX_RETRY = ["notifications.add_notificationoutbox", "sources.view_sourcetable"]
+
+
+class OutboxRetrySerializer(StrictSerializer):
+    source = StrictCharField(max_length=63)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=1000, help_text="Default: every row."
+    )
+
+
+class SourceOutboxView(generics.GenericAPIView):
+    """A source's outbox relay backlog: rows waiting and rows kept with an error (never their body or payload)."""
+
+    queryset = SourceTable.objects.all()
+    filterset_class = OutboxFilter
+    pagination_class = None
+    required_permissions = staff_action_permissions(read=OUTBOX_VIEW, write=OUTBOX_RETRY)
+
+    @extend_schema(operation_id="sources_outbox", responses={200: OpenApiResponse(description="The backlog")})
+    def get(self, request) -> Response:
+        self.filter_queryset(self.get_queryset())  # unknown keys, a missing source or a bad status are a 400
+        found = source_get(request.query_params["source"])
+        body = selectors.source_outbox_backlog(source=found, status=request.query_params.get("status"))
+        return Response({"source": found.name, **body})
+
+
+class SourceOutboxRetryView(generics.GenericAPIView):
+    """Clear the error of kept rows (all, or `ids`): the relay tries them again (after fixing the channel)."""
+
+    queryset = SourceTable.objects.all()
+    serializer_class = OutboxRetrySerializer
+    required_permissions = staff_action_permissions(read=OUTBOX_VIEW, write=OUTBOX_RETRY)
+
+    @extend_schema(operation_id="sources_outbox_retry", responses={200: OpenApiResponse(description="Rows retried")})
+    def post(self, request) -> Response:
+        serializer = OutboxRetrySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        retried = services.source_outbox_retry(**serializer.validated_data)
+        return Response({"source": serializer.validated_data["source"], "retried": retried})

@@ -22,3 +22,19 @@ class NoFilters(django_filters.FilterSet):
     class Meta:
         model = SourceTable
         fields: list[str] = []
+
+
+class OutboxFilter(django_filters.FilterSet):
+    """The query keys of GET /system/sources/outbox (read by the view; validated here)."""
+
+    source = django_filters.CharFilter(method="keep", required=True, label="The source's name (required)")
+    status = django_filters.ChoiceFilter(
+        method="keep", choices=[("pending", "pending"), ("error", "error")], label="pending or error (default both)"
+    )
+
+    class Meta:
+        model = SourceTable
+        fields: list[str] = []
+
+    def keep(self, queryset, name, value):
+        return queryset

@@ -12,5 +12,7 @@ urlpatterns = [
     re_path(r"^/?$", api.SourceListView.as_view(), name="source-list"),
     re_path(r"^/tables/?$", api.SourceTableListCreateView.as_view(), name="table-list"),
     re_path(r"^/tables/(?P<pk>[0-9]+)/?$", api.SourceTableDetailView.as_view(), name="table-detail"),
+    re_path(r"^/outbox/?$", api.SourceOutboxView.as_view(), name="outbox"),
+    re_path(r"^/outbox/retry/?$", api.SourceOutboxRetryView.as_view(), name="outbox-retry"),
     re_path(r"^/(?P<source>[a-z][a-z0-9_]*)/tables/?$", api.SourceTablesIntrospectionView.as_view(), name="introspect"),
 ]

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
-from django.db import DatabaseError, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
 from django.utils import timezone
 
 from maintenance.selectors import current_mode, is_normal
@@ -133,6 +134,10 @@ def _execute_run(run: PurgeRun, *, pace: _Pace, result: PurgeResult) -> None:
         return
     assert policy is not None  # purge_skip_reason refuses a category without a policy
     category = registry.get(run.category)
+    refusal = category.purge_refusal()
+    if refusal:  # e.g. its source became read-only since the run was queued
+        purge_runs_finish([run], status=PurgeStatus.REFUSED, error=f"Not purged: {refusal}")
+        return
     try:
         status, error = _delete_in_batches(run, category, policy, pace=pace, result=result)
     except (DatabaseError, OSError) as exc:
@@ -154,7 +159,7 @@ def _delete_in_batches(
     run: PurgeRun, category: RetentionCategory, policy: DataRetentionPolicy, *, pace: _Pace, result: PurgeResult
 ) -> tuple[str, str]:
     """Delete the category's expired rows batch by batch; return the run's (status, error)."""
-    using = "default"
+    using = category.using
     if pace.out_of_time():
         # Not even counted: the budget is spent, and a COUNT of a big table is not free.
         return PurgeStatus.PARTIAL, "Not started: the time budget ran out before this category; run again."
@@ -165,10 +170,12 @@ def _delete_in_batches(
     run.save(update_fields=["cutoff", "matched"])
     pace.report(run)
     statements = batch_statements(expired, using)
-    record_progress = PurgeRun.objects.using(using).filter(pk=run.pk)
+    record_progress = PurgeRun.objects.filter(pk=run.pk)
+    same_database = using == DEFAULT_DB_ALIAS
     after = None
     next_mode_check = 0.0
-    with asynchronous_commits(using):
+    # A source's batches commit in its own database and the progress count in ours: both commits skip the flush wait.
+    with asynchronous_commits(using), asynchronous_commits(DEFAULT_DB_ALIAS) if not same_database else nullcontext():
         while True:
             now = time.monotonic()
             if pace.deadline is not None and now >= pace.deadline:
@@ -185,7 +192,12 @@ def _delete_in_batches(
             with transaction.atomic(using=using):
                 category.before_delete_batch(batch_rows(expired, after=after, end=end), using=using)
                 deleted = statements.delete(after=after, end=end)
-                # In the same transaction: the recorded count never disagrees with what was deleted.
+                if same_database:
+                    # In the same transaction: the recorded count never disagrees with what was deleted.
+                    record_progress.update(deleted=run.deleted + deleted)
+            if not same_database:
+                # Another database (a source): recorded once its batch committed; a crash in
+                # between undercounts that batch, it never counts rows that are still there.
                 record_progress.update(deleted=run.deleted + deleted)
                 purge_rows_count(category=category.name, deleted=deleted)
             result.longest_batch_seconds = max(result.longest_batch_seconds, time.monotonic() - started)

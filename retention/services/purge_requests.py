@@ -16,7 +16,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from maintenance.selectors import current_mode, is_normal
 from opsconsole.celery import app as celery_app
-from retention.exceptions import MaintenanceModeActive, PurgeNotQueued, PurgeRefused
+from retention.exceptions import CategoryRefused, MaintenanceModeActive, PurgeNotQueued, PurgeRefused
 from retention.models import DataRetentionPolicy, PurgeRun, PurgeStatus, PurgeTrigger
 from retention.registry import RetentionCategory, registry
 from retention.selectors import purge_skip_reason
@@ -37,10 +37,12 @@ def _refuse_unless_normal() -> None:
         raise MaintenanceModeActive(current_mode())
 
 
-def _targets(categories: Iterable[str] | None) -> tuple[list[Target], list[Skipped]]:
+def _targets(categories: Iterable[str] | None, *, deleting: bool = False) -> tuple[list[Target], list[Skipped]]:
     """The (category, policy) pairs to purge, and the categories skipped with why.
 
     Without `categories`, every policy; unknown names raise UnknownCategory (a 400) first.
+    When `deleting`, a named category that refuses purges (a read-only source) is a
+    CategoryRefused (409); without names it is skipped with its reason.
     """
     policies = {policy.category: policy for policy in DataRetentionPolicy.objects.all()}
     if categories is None:
@@ -52,8 +54,11 @@ def _targets(categories: Iterable[str] | None) -> tuple[list[Target], list[Skipp
     targets, skipped = [], []
     for name in names:
         reason = purge_skip_reason(category=name, policy=policies.get(name))
-        if reason:
-            skipped.append(Skipped(name, reason))
+        refusal = registry.get(name).purge_refusal() if deleting and not reason else ""
+        if refusal and categories is not None:
+            raise CategoryRefused(name, refusal)
+        if reason or refusal:
+            skipped.append(Skipped(name, reason or refusal))
         else:
             targets.append((registry.get(name), policies[name]))
     return targets, skipped
@@ -104,7 +109,7 @@ def purge_enqueue(
 ) -> PurgeResult:
     """Record one queued run per category to purge; `purge_execute` (on a worker) carries them out."""
     _refuse_unless_normal()
-    targets, skipped = _targets(categories)
+    targets, skipped = _targets(categories, deleting=True)
     result = PurgeResult(skipped=skipped)
     for category, _policy in targets:
         result.runs.append(
