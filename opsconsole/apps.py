@@ -6,6 +6,8 @@ class OpsConsoleConfig(AppConfig):
     verbose_name = "OpsConsole"
 
     def ready(self) -> None:
+        import logging
+
         from django.utils.module_loading import autodiscover_modules
 
         from opsconsole.celery import ensure_broker_folders
@@ -15,6 +17,9 @@ class OpsConsoleConfig(AppConfig):
         # And its /metrics families in <app>/metrics.py; opsconsole's own (workers, beat) here.
         autodiscover_modules("metrics")
         import opsconsole.metrics.liveness_families  # noqa: F401
+
+        # Python warnings go through the handlers of settings.LOGGING (one JSON object a line with LOG_FORMAT=json).
+        logging.captureWarnings(True)
 
         # Web and beat send tasks too: the embedded broker's folders must exist first.
         ensure_broker_folders()
