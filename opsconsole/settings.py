@@ -228,12 +228,6 @@ SECURE_HSTS_SECONDS = env_int("OPSCONSOLE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("OPSCONSOLE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("OPSCONSOLE_HSTS_PRELOAD", False)
 
-SILENCED_SYSTEM_CHECKS = [
-    # The /system routes begin with "/?" on purpose: every path answers with and without its
-    # trailing slash (no redirect that would drop a POST body), see the apps' urls.py.
-    "urls.W002",
-]
-
 # --- Email ------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST", "")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)

@@ -42,3 +42,16 @@ def test_every_path_reverse_name_and_schema_path_resolves_as_recorded():
     assert current["reverse"] == recorded["reverse"]
     assert current["resolve"] == recorded["resolve"]
     assert current["schema_paths"] == recorded["schema_paths"]
+
+
+def test_manage_py_check_prints_no_warning():
+    import subprocess
+    import sys
+
+    from opsconsole.env import BASE_DIR
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=BASE_DIR, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "System check identified no issues (0 silenced)."
+    assert "WARNING" not in result.stderr and "W002" not in result.stderr
