@@ -39,8 +39,18 @@ def current_request_id() -> str | None:
     return request_id_var.get()
 
 
+def forget_request_id(**_kwargs: object) -> None:
+    """request_finished: the thread serves no request any more (connected in OpsConsoleConfig.ready)."""
+    request_id_var.set(None)
+
+
 class RequestIdMiddleware:
-    """First in MIDDLEWARE: every response, even a redirect or an error page, carries the id."""
+    """First in MIDDLEWARE: every response, even a redirect or an error page, carries the id.
+
+    The id stays set until the response is closed (request_finished), not only while the
+    middleware runs: Django logs a 4xx/5xx ("django.request") after the middleware chain
+    has returned, and that line needs the id most.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -48,26 +58,23 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = request_id_from(request.headers.get(HEADER))
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = request_id_var.set(request_id)
+        request_id_var.set(request_id)
         started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-            response[HEADER] = request_id
-            elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-            logger.log(
-                logging.DEBUG if request.path in PROBE_PATHS else logging.INFO,
-                "%s %s %s %.0f ms",
-                request.method,
-                request.path,
-                response.status_code,
-                elapsed_ms,
-                extra={
-                    "method": request.method,
-                    "path": request.path,
-                    "status": response.status_code,
-                    "duration_ms": elapsed_ms,
-                },
-            )
-            return response
-        finally:
-            request_id_var.reset(token)
+        response = self.get_response(request)
+        response[HEADER] = request_id
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        logger.log(
+            logging.DEBUG if request.path in PROBE_PATHS else logging.INFO,
+            "%s %s %s %.0f ms",
+            request.method,
+            request.path,
+            response.status_code,
+            elapsed_ms,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": elapsed_ms,
+            },
+        )
+        return response

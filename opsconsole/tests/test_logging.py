@@ -154,3 +154,13 @@ def test_worker_and_beat_log_only_json_lines_to_stderr(program, tmp_path):
     assert not any("No hostname was supplied" in line["message"] for line in lines)
     if program == "worker":
         assert any(line["message"].endswith(" ready.") for line in lines)
+
+
+@pytest.mark.django_db
+def test_django_s_own_error_line_carries_the_id_and_a_line_after_the_request_does_not(client, json_lines):
+    client.get("/system/", HTTP_X_REQUEST_ID="req-401")  # anonymous: 401, which django.request logs
+    logging.getLogger("test").warning("between requests")
+    lines = json_lines()
+    (refused,) = [line for line in lines if line["logger"] == "django.request"]
+    assert refused["request_id"] == "req-401"
+    assert "request_id" not in lines[-1] and lines[-1]["message"] == "between requests"
