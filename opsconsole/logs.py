@@ -65,6 +65,11 @@ def logging_config(*, level: str = "INFO", log_format: str = "text") -> dict[str
         # their id, by RequestIdMiddleware ("opsconsole.request").
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+        # gunicorn's own (gunicorn.conf.py hands it this configuration; Django's start-up in
+        # each gunicorn worker applies it again): the console handler, once. Its access lines
+        # would repeat opsconsole.request's (and log every probe at INFO): off.
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     }
     if level != "DEBUG":
         loggers |= {name: {"level": "WARNING"} for name in QUIET_AT_INFO}

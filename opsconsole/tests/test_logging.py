@@ -164,3 +164,58 @@ def test_django_s_own_error_line_carries_the_id_and_a_line_after_the_request_doe
     (refused,) = [line for line in lines if line["logger"] == "django.request"]
     assert refused["request_id"] == "req-401"
     assert "request_id" not in lines[-1] and lines[-1]["message"] == "between requests"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_logs_only_json_lines_with_the_request_id(tmp_path):
+    import urllib.request
+
+    from opsconsole.testing import wait_for
+
+    with socket_port() as port:
+        pass
+    env = worker_env(LOG_FORMAT="json", OPSCONSOLE_ENV_FILE="", LOG_LEVEL="INFO")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "opsconsole.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", "1"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/system/maintenance/history", headers={"X-Request-ID": "gun-1"}
+        )
+
+        def answered():
+            try:
+                return urllib.request.urlopen(request, timeout=2)
+            except urllib.error.HTTPError as refused:  # anonymous: 401, logged by Django too
+                return refused
+            except OSError:
+                return None
+
+        response = wait_for(answered, timeout=30, message="gunicorn answering")
+        assert response.headers["X-Request-ID"] == "gun-1"
+    finally:
+        proc.terminate()
+        stdout, stderr = proc.communicate(timeout=30)
+    lines = assert_every_line_is_json(stderr)
+    assert stdout == ""
+    assert any(line["logger"] == "gunicorn.error" for line in lines)
+    request_lines = [line for line in lines if line.get("request_id") == "gun-1"]
+    assert {line["logger"] for line in request_lines} == {"opsconsole.request", "django.request"}
+
+
+def socket_port():
+    import contextlib
+    import socket
+
+    @contextlib.contextmanager
+    def free():
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            yield sock.getsockname()[1]
+
+    return free()
