@@ -6,9 +6,9 @@ from exports import api
 
 app_name = "exports"
 urlpatterns = [
-    re_path(r"^/?$", api.ExportJobListCreateView.as_view(), name="job-list"),
-    re_path(r"^/datasets/?$", api.DatasetListView.as_view(), name="datasets"),
-    re_path(r"^/(?P<pk>[0-9]+)/?$", api.ExportJobDetailView.as_view(), name="job-detail"),
-    re_path(r"^/(?P<pk>[0-9]+)/status/?$", api.ExportJobStatusView.as_view(), name="job-status"),
-    re_path(r"^/(?P<pk>[0-9]+)/download/?$", api.ExportJobDownloadView.as_view(), name="job-download"),
+    re_path(r"^exports/?$", api.ExportJobListCreateView.as_view(), name="job-list"),
+    re_path(r"^exports/datasets/?$", api.DatasetListView.as_view(), name="datasets"),
+    re_path(r"^exports/(?P<pk>[0-9]+)/?$", api.ExportJobDetailView.as_view(), name="job-detail"),
+    re_path(r"^exports/(?P<pk>[0-9]+)/status/?$", api.ExportJobStatusView.as_view(), name="job-status"),
+    re_path(r"^exports/(?P<pk>[0-9]+)/download/?$", api.ExportJobDownloadView.as_view(), name="job-download"),
 ]

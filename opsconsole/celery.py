@@ -6,7 +6,15 @@ import os
 
 from celery import Celery, bootsteps
 from celery.app.amqp import AMQP
-from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown, worker_shutting_down
+from celery.signals import (
+    celeryd_init,
+    setup_logging,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+    worker_shutting_down,
+)
 from kombu import Connection
 from kombu.transport import TRANSPORT_ALIASES
 
@@ -82,6 +90,26 @@ app = Celery("opsconsole", amqp=BrokerAMQP)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.steps["worker"].add(StopClaimingOnShutdown)
+
+
+@setup_logging.connect
+def _log_like_the_web(**_kwargs) -> None:
+    """Worker and beat log through settings.LOGGING (opsconsole/logs.py), as the web does.
+
+    Celery would otherwise replace the root logger's handlers with its own text format (and
+    ignore LOG_FORMAT); a receiver of this signal tells it to leave logging alone. LOG_LEVEL
+    sets the level, not `--loglevel`.
+    """
+    from django.conf import settings
+    from django.utils.log import configure_logging
+
+    configure_logging(settings.LOGGING_CONFIG, settings.LOGGING)
+    # Python warnings (the worker's "running as root" SecurityWarning) as log records too.
+    logging.captureWarnings(True)
+
+
+# Sent before the worker checks its privileges, which may warn: format that warning too.
+celeryd_init.connect(_log_like_the_web)
 
 
 @worker_shutting_down.connect

@@ -24,6 +24,7 @@ from opsconsole.env import (
     source_databases,
     var_path,
 )
+from opsconsole.logs import logging_config
 
 # First, before anything under var/ is created: web, worker, beat and manage.py all import
 # these settings, so every file they write is private (0600 files, 0700 folders by default).
@@ -63,6 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response carries X-Request-ID and every log line of the request its id.
+    "opsconsole.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's, the API docs' and the dashboard's static files without a CDN or a
     # separate web server, under runserver (DEBUG off) and gunicorn alike.
@@ -232,12 +235,6 @@ SECURE_REDIRECT_EXEMPT = [r"^health/?$"]
 SECURE_HSTS_SECONDS = env_int("OPSCONSOLE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("OPSCONSOLE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("OPSCONSOLE_HSTS_PRELOAD", False)
-
-SILENCED_SYSTEM_CHECKS = [
-    # The /system routes begin with "/?" on purpose: every path answers with and without its
-    # trailing slash (no redirect that would drop a POST body), see the apps' urls.py.
-    "urls.W002",
-]
 
 # --- Email ------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST", "")
@@ -412,19 +409,6 @@ MAINTENANCE = {
     "LOCAL_TTL_SECONDS": env_float("OPSCONSOLE_MAINTENANCE_LOCAL_TTL", 1.0),
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # An idle console is quiet at INFO: beat's "Sending due task", the worker's "received" and
-    # "succeeded" lines for every 5 s sweep were ~35 lines a minute. Failures still log (ERROR);
-    # the tasks log what they did when they did something. LOG_LEVEL=DEBUG brings them back.
-    "loggers": {
-        name: {"level": "WARNING"}
-        for name in ("celery.beat", "celery.worker.strategy", "celery.app.trace", "axes.apps")
-    },
-}
-if LOGGING["root"]["level"] == "DEBUG":
-    LOGGING["loggers"] = {}
+# Text by default; LOG_FORMAT=json: one JSON object a line (ts, level, logger, message,
+# request_id on request lines) from web, worker and beat alike (opsconsole/logs.py).
+LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"), log_format=env_str("LOG_FORMAT", "text").strip().lower())

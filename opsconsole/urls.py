@@ -10,13 +10,6 @@ from opsconsole import health
 from opsconsole.api.views import SystemRootView, not_found
 from opsconsole.metrics.views import metrics_view
 
-
-def system(prefix: str) -> str:
-    """`system/<prefix>`; the app's own patterns start with `/` (`^/?$`, `^/channels/?$`), so
-    `/system/notify5` matches nothing and reverse() builds `/system/notify/channels`."""
-    return rf"^system/{prefix}"
-
-
 handler400 = "opsconsole.api.views.bad_request"
 handler500 = "opsconsole.api.views.server_error"
 
@@ -33,11 +26,14 @@ urlpatterns = [
     re_path(r"^system/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^system/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     re_path(r"^system/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    re_path(system("notify"), include("notifications.urls")),
-    re_path(system("exports"), include("exports.urls")),
-    re_path(system("retention"), include("retention.urls")),
-    re_path(system("maintenance"), include("maintenance.urls")),
-    re_path(system("sources"), include("sources.urls")),
+    # Each app's patterns begin with its own segment and end in `/?$` (`^notify/channels/?$`):
+    # every path answers with and without its trailing slash, without a redirect that would
+    # drop a POST body, and `/system/notify5` matches none of them.
+    re_path(r"^system/", include("notifications.urls")),
+    re_path(r"^system/", include("exports.urls")),
+    re_path(r"^system/", include("retention.urls")),
+    re_path(r"^system/", include("maintenance.urls")),
+    re_path(r"^system/", include("sources.urls")),
     re_path(r"^system/", not_found),
     # The dashboard replaces the admin index; every other admin path falls through.
     path("admin/", include("opsconsole.dashboard.urls")),

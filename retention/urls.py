@@ -1,4 +1,4 @@
-"""Mounted at ^system/retention(?=/|$)/? : every path works with and without its trailing slash.
+"""/system/retention: every path works with and without its trailing slash.
 
 The fixed paths come before `{category}`, whose names contain dots (notifications.outbox)
 and would otherwise swallow "categories", "purge" and "runs".
@@ -10,10 +10,10 @@ from retention import api
 
 app_name = "retention"
 urlpatterns = [
-    re_path(r"^/?$", api.PolicyListCreateView.as_view(), name="policy-list"),
-    re_path(r"^/categories/?$", api.CategoryListView.as_view(), name="category-list"),
-    re_path(r"^/purge/?$", api.PurgeView.as_view(), name="purge"),
-    re_path(r"^/runs/?$", api.PurgeRunListView.as_view(), name="run-list"),
-    re_path(r"^/runs/(?P<pk>[0-9]+)/?$", api.PurgeRunDetailView.as_view(), name="run-detail"),
-    re_path(r"^/(?P<category>[^/]+)/?$", api.PolicyDetailView.as_view(), name="policy-detail"),
+    re_path(r"^retention/?$", api.PolicyListCreateView.as_view(), name="policy-list"),
+    re_path(r"^retention/categories/?$", api.CategoryListView.as_view(), name="category-list"),
+    re_path(r"^retention/purge/?$", api.PurgeView.as_view(), name="purge"),
+    re_path(r"^retention/runs/?$", api.PurgeRunListView.as_view(), name="run-list"),
+    re_path(r"^retention/runs/(?P<pk>[0-9]+)/?$", api.PurgeRunDetailView.as_view(), name="run-detail"),
+    re_path(r"^retention/(?P<category>[^/]+)/?$", api.PolicyDetailView.as_view(), name="policy-detail"),
 ]

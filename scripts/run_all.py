@@ -12,6 +12,7 @@ escalates to SIGKILL at once.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -45,8 +46,28 @@ def default_commands(port: str, var: Path) -> dict[str, list[str]]:
     }  # fmt: skip
 
 
+def _logger() -> logging.Logger:
+    """The supervisor's own lines on stderr: `[run_all] …`, or JSON objects like every child's with LOG_FORMAT=json."""
+    logger = logging.getLogger("run_all")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        if os.environ.get("LOG_FORMAT", "text").strip().lower() == "json":
+            from pythonjsonlogger.json import JsonFormatter
+
+            fields = {"levelname": "level", "name": "logger"}
+            handler.setFormatter(
+                JsonFormatter("%(levelname)s %(name)s %(message)s", rename_fields=fields, timestamp="ts")
+            )
+        else:
+            handler.setFormatter(logging.Formatter("[run_all] %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
 def log(message: str) -> None:
-    print(f"[run_all] {message}", file=sys.stderr, flush=True)
+    _logger().info(message)
 
 
 def describe_exit(code: int) -> str:
@@ -189,6 +210,13 @@ def password_hint(var: Path) -> str:
 
 
 def main() -> int:
+    # The settings' .env (opsconsole/env.py), read here too so that LOG_FORMAT and PORT set
+    # there apply to this supervisor's own lines and address; real variables win.
+    env_file = os.environ.get("OPSCONSOLE_ENV_FILE", str(ROOT / ".env"))
+    if env_file and Path(env_file).is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(env_file, override=False)
     port = os.environ.get("PORT", "8000")
     var = Path(os.environ.get("OPSCONSOLE_VAR_DIR", ROOT / "var"))
     var.mkdir(exist_ok=True)
