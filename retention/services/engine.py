@@ -195,6 +195,7 @@ def _delete_in_batches(
                 if same_database:
                     # In the same transaction: the recorded count never disagrees with what was deleted.
                     record_progress.update(deleted=run.deleted + deleted)
+                    purge_rows_count(category=category.name, deleted=deleted)
             if not same_database:
                 # Another database (a source): recorded once its batch committed; a crash in
                 # between undercounts that batch, it never counts rows that are still there.
