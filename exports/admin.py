@@ -145,7 +145,8 @@ class ExportJobAdmin(ObjectActionsMixin, JobProgressMixin, SafeModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ExportJobStartForm.Meta.fields
-        return ["job_type", "format", "datasets", "filter_params", "requested_by", "note", *self.readonly_fields]
+        datasets = ["datasets"] if obj.job_type == SNAPSHOT else []  # a snapshot's only
+        return ["job_type", "format", *datasets, "filter_params", "requested_by", "note", *self.readonly_fields]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

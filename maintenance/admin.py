@@ -16,6 +16,7 @@ from maintenance.exceptions import MaintenanceError
 from maintenance.models import MaintenanceEvent, MaintenanceState, Mode
 from maintenance.selectors import maintenance_event_list, maintenance_state_get
 from maintenance.services import MAX_RETRY_AFTER, maintenance_set_mode
+from opsconsole.admin_display import ValueChoicesFilter, value_column
 from opsconsole.admin_lookups import SafeModelAdmin
 
 HISTORY_ROWS = 50
@@ -117,8 +118,29 @@ def _form_error_text(form: forms.Form) -> str:
 class MaintenanceEventAdmin(SafeModelAdmin):
     """The audit log of mode changes: read-only, written only by the service."""
 
-    list_display = ("at", "from_mode", "to_mode", "reason", "actor_name", "source", "until", "retry_after")
-    list_filter = ("to_mode", "from_mode", "source", ("at", admin.DateFieldListFilter))
+    # Modes by their API value (read_only), as everywhere else in the admin, the API and the command.
+    list_display = ("at", "from_value", "to_value", "reason", "actor_name", "source", "until", "retry_after")
+    list_filter = (
+        ("to_mode", ValueChoicesFilter),
+        ("from_mode", ValueChoicesFilter),
+        "source",
+        ("at", admin.DateFieldListFilter),
+    )
+    fields = (
+        "at",
+        "from_value",
+        "to_value",
+        "reason",
+        "message",
+        "until",
+        "retry_after",
+        "actor",
+        "actor_name",
+        "source",
+    )
+    readonly_fields = fields
+    from_value = value_column("from_mode", "from mode")
+    to_value = value_column("to_mode", "to mode")
     search_fields = ("reason", "message", "actor_name")
     date_hierarchy = "at"
     ordering = ("-id",)

@@ -10,8 +10,8 @@ from django.utils.html import format_html
 from exports.admin_actions import ExportActionForm, export_rows_action
 from notifications import services
 from notifications.admin_forms import ChannelAdminForm
+from notifications.admin_lookups import CLEAR_TARGET_TYPES, WriteOnlyLookupsRefused
 from notifications.channels import BACKENDS
-from notifications.channels.base import ChannelBackend
 from notifications.datasets import (
     ATTEMPT_ADMIN_DATE_FIELDS,
     ATTEMPT_ADMIN_LOOKUPS,
@@ -26,26 +26,6 @@ from opsconsole.admin_display import flag_column, seconds_column
 from opsconsole.admin_lookups import SafeModelAdmin
 from opsconsole.admin_object_actions import ObjectActionsMixin, object_action
 from opsconsole.errors import OpsConsoleError
-
-#: Channel fields no admin page shows or filters on: a `?secret__startswith=` lookup in a
-#: changelist URL would answer, row count by row count, what the secret is.
-WRITE_ONLY_FIELDS = frozenset({"secret", "previous_secret"})
-
-
-class WriteOnlyLookupsRefused:
-    """Refuse changelist lookups that reach a write-only field, here or through a relation (channel__secret)."""
-
-    def lookup_allowed(self, lookup, value, request=None):
-        if WRITE_ONLY_FIELDS.intersection(lookup.split("__")):
-            return False
-        return super().lookup_allowed(lookup, value, request)
-
-
-# Channel types whose target the admin shows as stored (their backend redacts nothing): only
-# these are searched by target.
-CLEAR_TARGET_TYPES = [
-    name for name, backend in BACKENDS.items() if type(backend).redact_target is ChannelBackend.redact_target
-]
 
 
 @admin.register(NotificationChannel)

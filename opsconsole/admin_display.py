@@ -32,3 +32,27 @@ def flag_column(field_name: str, description: str, *, when_set: str) -> Callable
         return when_set if getattr(obj, field_name) else EMPTY
 
     return column
+
+
+def value_column(field_name: str, description: str) -> Callable[[Any, Any], str]:
+    """A choice field shown by its stored value (`read_only`), as the API and commands name it, not its label."""
+
+    @admin.display(description=description, ordering=field_name)
+    def column(modeladmin: Any, obj: Any) -> str:
+        return getattr(obj, field_name) or EMPTY
+
+    return column
+
+
+class ValueChoicesFilter(admin.ChoicesFieldListFilter):
+    """A choices filter listing the stored values (`read_only`) rather than the labels ("Read-only")."""
+
+    def choices(self, changelist: Any) -> Any:
+        labels = [(str(label), str(value)) for value, label in self.field.flatchoices if value is not None]
+        for choice in super().choices(changelist):
+            display = str(choice["display"])
+            for label, value in labels:
+                if display == label or display.startswith(f"{label} ("):  # "(3)": a facet count
+                    choice = {**choice, "display": value + display[len(label) :]}
+                    break
+            yield choice

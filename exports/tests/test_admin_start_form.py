@@ -39,10 +39,13 @@ def test_one_start_export_button_on_the_add_page(staff_client):
     assert 'name="_addanother"' not in html and 'name="_continue"' not in html
 
 
-def test_a_finished_jobs_page_has_no_save_buttons(staff_client):
+def test_a_finished_jobs_page_has_no_save_buttons_and_no_dataset_list_unless_a_snapshot(staff_client):
     job = completed_job()
     html = staff_client.get(f"/admin/exports/exportjob/{job.pk}/change/").content.decode()
     assert 'name="_save"' not in html and 'name="_continue"' not in html
+    assert "field-datasets" not in html
+    snapshot = completed_job(job_type="snapshot", datasets=["admin.log"])
+    assert "field-datasets" in staff_client.get(f"/admin/exports/exportjob/{snapshot.pk}/change/").content.decode()
 
 
 def test_date_range_and_choices_become_the_apis_filter_params(staff_client, enqueued):

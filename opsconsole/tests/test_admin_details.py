@@ -121,3 +121,19 @@ def test_every_retention_endpoint_has_a_summary_in_the_api_docs(api):
     ]
     assert len(operations) >= 6
     assert [(path, method) for path, method, operation in operations if not operation.get("summary")] == []
+
+
+def test_the_maintenance_screen_and_history_name_modes_by_their_api_value(staff_client, switch_mode):
+    switch_mode("read_only")
+    screen = staff_client.get(reverse("admin:maintenance_maintenancestate_changelist")).content.decode()
+    assert "Switch to normal" in screen and "Update (read_only)" in screen and "Read-only" not in screen
+    history = staff_client.get("/admin/maintenance/maintenanceevent/").content.decode()
+    assert '<td class="field-to_value">read_only</td>' in history
+    assert "Read-only" not in history  # neither in the rows nor in the filters
+    from maintenance.models import MaintenanceEvent
+
+    event = MaintenanceEvent.objects.latest("id")
+    page = staff_client.get(f"/admin/maintenance/maintenanceevent/{event.pk}/change/").content.decode()
+    assert "read_only" in page and "Read-only" not in page
+    filtered = staff_client.get("/admin/maintenance/maintenanceevent/?to_mode__exact=read_only")
+    assert filtered.status_code == 200 and '<td class="field-to_value">read_only</td>' in filtered.content.decode()

@@ -47,7 +47,10 @@ def test_add_pages_render_read_only_with_the_reason_and_no_save_buttons(staff_cl
 
 
 def test_a_change_page_renders_read_only_and_keeps_credentials_masked(staff_client, switch_mode):
-    webhook = WebhookChannelFactory(target="https://hooks.example.com/in?token=tok-in-query")
+    webhook = WebhookChannelFactory(
+        target="https://hooks.example.com/in?token=tok-in-query",
+        config={"headers": {"Authorization": "Bearer hdr-tok"}},
+    )
     slack = ChannelFactory(channel_type="slack", target="https://hooks.slack.com/services/T0/B0/slacksecret")
     switch_mode("read_only")
     for channel, credential in ((webhook, "tok-in-query"), (slack, "slacksecret")):
@@ -55,7 +58,7 @@ def test_a_change_page_renders_read_only_and_keeps_credentials_masked(staff_clie
         html = staff_client.get(url).content.decode()
         assert not has_save_buttons(html)
         assert reverse("admin:notifications_notificationchannel_delete", args=[channel.pk]) not in html
-        assert credential not in html and webhook.secret not in html
+        assert credential not in html and webhook.secret not in html and "hdr-tok" not in html
 
 
 def test_a_refused_save_comes_back_with_the_input_and_why(staff_client, switch_mode):
