@@ -29,13 +29,18 @@ def _durations() -> HistogramDeltas:
     return HistogramDeltas("opsconsole_delivery_duration_seconds", DURATION_BUCKETS)
 
 
-def deliveries_count(recorded: Iterable[tuple[str, str, float]]) -> None:
-    """Count recorded attempts, given as (channel_type, outcome, seconds); call it last in their transaction."""
+def deliveries_count(recorded: Iterable[tuple[str, str, float | None]]) -> None:
+    """Count recorded attempts, given as (channel_type, outcome, seconds or None when unknown).
+
+    Call it last in the transaction that records them: the counter rows are shared by
+    every worker and stay locked until that transaction ends.
+    """
     deltas: dict[SeriesKey, float] = defaultdict(float)
     durations = _durations()
     for channel_type, outcome, seconds in recorded:
         deltas[(DELIVERIES, labels_key({"channel_type": channel_type, "outcome": outcome}))] += 1
-        durations.observe(seconds, {"channel_type": channel_type})
+        if seconds is not None:
+            durations.observe(seconds, {"channel_type": channel_type})
     counters_add({**deltas, **durations.deltas})
 
 

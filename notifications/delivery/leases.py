@@ -23,6 +23,7 @@ from notifications import selectors
 from notifications.channels import ChannelSnapshot, OutgoingMessage
 from notifications.conf import notify_settings
 from notifications.delivery import policy
+from notifications.metrics import deliveries_count
 from notifications.models import (
     AttemptOutcome,
     NotificationAttempt,
@@ -223,12 +224,13 @@ def _count_lost_deliveries(outbox_ids: list[int], now: datetime) -> set[int]:
     Called under the claim's transaction, so the redelivery's attempt number follows the lost one.
     """
     rows = NotificationOutbox.objects.filter(pk__in=outbox_ids).values_list(
-        "pk", "attempts", "retry_base", "channel__max_attempts"
+        "pk", "attempts", "retry_base", "channel__max_attempts", "channel__channel_type"
     )
-    log, given_up = [], {}
-    for pk, attempts, retry_base, max_attempts in rows:
+    log, given_up, counted = [], {}, []
+    for pk, attempts, retry_base, max_attempts, channel_type in rows:
         outcome, error = policy.lost_delivery(attempts=attempts, retry_base=retry_base, max_attempts=max_attempts)
         log.append(NotificationAttempt(outbox_id=pk, number=attempts + 1, started_at=now, outcome=outcome, error=error))
+        counted.append((channel_type, outcome, None))
         if outcome == AttemptOutcome.FAILED:
             given_up[pk] = error
     NotificationOutbox.objects.filter(pk__in=outbox_ids).update(
@@ -239,6 +241,7 @@ def _count_lost_deliveries(outbox_ids: list[int], now: datetime) -> set[int]:
             status=NotificationStatus.FAILED, last_error=error, next_attempt_at=None, locked_until=None, updated_at=now
         )
     NotificationAttempt.objects.bulk_create(log)
+    deliveries_count(counted)  # attempts without a duration: the delivery's end was never seen
     if given_up:
         logger.warning("notifications %s failed: %s", sorted(given_up), policy.LOST_DELIVERY)
     return set(given_up)

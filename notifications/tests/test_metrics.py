@@ -78,3 +78,21 @@ def test_channel_states_are_active_paused_and_inactive(anon_api):
     families = scrape(anon_api)
     states = {s: sample(families, "opsconsole_channels", state=s) for s in ("active", "paused", "inactive")}
     assert states == {"active": 3, "paused": 1, "inactive": 1}
+
+
+def test_lost_deliveries_are_counted_as_attempts_without_a_duration(anon_api, hook, notify_config):
+    from notifications.delivery.leases import outbox_claim_due_batch
+
+    notify_config(LEASE_SECONDS=60)
+    hook.max_attempts = 2
+    hook.save()
+    OutboxFactory(channel=hook)
+    with time_machine.travel(timezone.now(), tick=True) as traveller:
+        for _ in range(2):
+            outbox_claim_due_batch(limit=10)  # claimed, then the worker dies
+            traveller.shift(timedelta(seconds=61))
+        assert outbox_claim_due_batch(limit=10) == []  # the second loss was the last attempt
+    families = scrape(anon_api)
+    assert sample(families, "opsconsole_deliveries_total", channel_type="webhook", outcome="retry") == 1
+    assert sample(families, "opsconsole_deliveries_total", channel_type="webhook", outcome="failed") == 1
+    assert sample(families, "opsconsole_delivery_duration_seconds_count", channel_type="webhook") == 0

@@ -44,7 +44,7 @@ def counters_add(deltas: Mapping[SeriesKey, float], *, using: str = "default") -
     connection = connections[using]
     table = connection.ops.quote_name(MetricCounter._meta.db_table)
     placeholders = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
-    params: list[object] = []
+    params: list[str | int | float] = []
     for family, labels, value in rows:
         params += [family, labels, shard, value]
     with connection.cursor() as cursor:

@@ -23,7 +23,7 @@ RETRY_AFTER_SECONDS = 5
 @csrf_exempt  # so that a POST learns it is the wrong method (405), not a CSRF 403
 def metrics_view(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
-        response = HttpResponse(f"Method {request.method} not allowed; use GET.\n", status=405)
+        response = HttpResponse("Only GET and HEAD are allowed.\n", status=405, content_type="text/plain")
         response["Allow"] = "GET, HEAD"
         return response
     if not _authorized(request):

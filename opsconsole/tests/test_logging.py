@@ -129,12 +129,19 @@ def test_a_management_command_logs_json_lines_warnings_included():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("program", ["worker", "beat"])
-def test_worker_and_beat_log_only_json_lines_to_stderr(program, tmp_path):
+# Beat's marker is after its first tick: a SIGTERM while its scheduler is still being built
+# can be lost (celery's handler syncs a scheduler that does not exist yet).
+@pytest.mark.parametrize(("program", "marker"), [("worker", " ready."), ("beat", "beat: Waking up")])
+def test_worker_and_beat_log_only_json_lines_to_stderr(program, marker, tmp_path):
+    import threading
+
+    from opsconsole.testing import wait_for
+
     args = ["--pool=solo", "--without-gossip", "--without-mingle", "-n", f"json-{time.monotonic_ns()}@%h"]
     if program == "beat":
         args = ["--schedule", str(tmp_path / "celerybeat-schedule")]
-    env = worker_env(LOG_FORMAT="json", OPSCONSOLE_ENV_FILE="", LOG_LEVEL="INFO")
+    # DEBUG: every logger speaks (Celery's, kombu's, the sweeps'), and each line must be JSON.
+    env = worker_env(LOG_FORMAT="json", OPSCONSOLE_ENV_FILE="", LOG_LEVEL="DEBUG")
     proc = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "opsconsole", program, "--loglevel=INFO", *args],
         cwd=BASE_DIR,
@@ -143,27 +150,23 @@ def test_worker_and_beat_log_only_json_lines_to_stderr(program, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.extend(proc.stderr), daemon=True)
+    reader.start()
     try:
-        time.sleep(6)  # started, and a few sweeps sent (beat) or received (worker)
+        wait_for(lambda: any(marker in line for line in received), timeout=60, message=f"{program} started")
     finally:
         proc.terminate()
-        _, stderr = proc.communicate(timeout=30)
-    lines = assert_every_line_is_json(stderr)
-    assert lines, "nothing was logged"
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"{program} ignored SIGTERM; its last lines: {received[-8:]}")
+        reader.join(timeout=10)
+    lines = assert_every_line_is_json("".join(received))
     assert all({"ts", "level", "logger", "message"} <= set(line) for line in lines)
     assert not any("No hostname was supplied" in line["message"] for line in lines)
-    if program == "worker":
-        assert any(line["message"].endswith(" ready.") for line in lines)
-
-
-@pytest.mark.django_db
-def test_django_s_own_error_line_carries_the_id_and_a_line_after_the_request_does_not(client, json_lines):
-    client.get("/system/", HTTP_X_REQUEST_ID="req-401")  # anonymous: 401, which django.request logs
-    logging.getLogger("test").warning("between requests")
-    lines = json_lines()
-    (refused,) = [line for line in lines if line["logger"] == "django.request"]
-    assert refused["request_id"] == "req-401"
-    assert "request_id" not in lines[-1] and lines[-1]["message"] == "between requests"
 
 
 @pytest.mark.django_db(transaction=True)
