@@ -107,18 +107,43 @@ def _child(kind: str, count: int, baseline_count: int, port: int) -> dict:
     import django
 
     django.setup()
-    import httpx
-    from django.core import mail
-    from django.core.management import call_command
     from django.db import connection
     from django.test.utils import override_settings
 
-    from notifications.channels import OutgoingMessage
-    from notifications.channels.email import EmailBackend
-    from notifications.channels.webhook import signed_headers, webhook_body
     from notifications.delivery.dispatcher import notification_dispatch_due
+    from notifications.models import NotificationOutbox, NotificationStatus
+
+    rows, outgoing = _seed(kind, count, baseline_count, port)
+    email_settings = {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": port,
+        "EMAIL_USE_TLS": False,
+    }
+    with override_settings(**email_settings):
+        baseline_s = _send_baseline(kind, outgoing)
+        started = time.perf_counter()
+        summary = notification_dispatch_due()
+        dispatch_s = time.perf_counter() - started
+    sent = NotificationOutbox.objects.filter(status=NotificationStatus.SENT).count()
+    return {
+        "count": len(rows),
+        "sent": sent,
+        "dispatch_s": dispatch_s,
+        "baseline_count": len(outgoing),
+        "baseline_s": baseline_s,
+        "summary": str(summary),
+        "vendor": connection.vendor,
+    }
+
+
+def _seed(kind: str, count: int, baseline_count: int, port: int) -> tuple[list, list]:
+    """`count` due notifications on one channel, and the first `baseline_count` as a claim would carry them."""
+    from django.core.management import call_command
+
+    from notifications.channels import OutgoingMessage
     from notifications.delivery.leases import channel_snapshot
-    from notifications.models import NotificationChannel, NotificationOutbox, NotificationStatus
+    from notifications.models import NotificationChannel, NotificationOutbox
 
     call_command("migrate", verbosity=0)
     NotificationOutbox.objects.all().delete()
@@ -163,48 +188,35 @@ def _child(kind: str, count: int, baseline_count: int, port: int) -> dict:
         )
         for row in sample
     ]
+    return rows, outgoing
 
-    email_settings = {
-        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-        "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": port,
-        "EMAIL_USE_TLS": False,
-    }
-    with override_settings(**email_settings):
-        # Baseline: the same messages, sequentially, through the plainest client.
-        if kind == "email":
-            messages = [EmailBackend().build(message) for message in outgoing]
-            started = time.perf_counter()
-            with mail.get_connection() as conn:
-                for message in messages:
-                    conn.send_messages([message])
-            baseline_s = time.perf_counter() - started
-        else:
-            bodies = [webhook_body(message) for message in outgoing]
-            url = claim_url = outgoing[0].channel.target
-            with httpx.Client() as client:
-                client.post(claim_url, content=b"{}")  # connect before the clock starts, as the pool is warm too
-                started = time.perf_counter()
-                for message, body in zip(outgoing, bodies, strict=True):
-                    headers = {"Content-Type": "application/json"}
-                    headers.update(signed_headers(message.channel.secret, message.message_id, body))
-                    response = client.post(url, content=body.encode(), headers=headers)
-                    assert response.status_code == 204
-                baseline_s = time.perf_counter() - started
 
+def _send_baseline(kind: str, outgoing: list) -> float:
+    """The same messages, sequentially, through the plainest client; the seconds it took."""
+    import httpx
+    from django.core import mail
+
+    from notifications.channels.email import EmailBackend
+    from notifications.channels.webhook import signed_headers, webhook_body
+
+    if kind == "email":
+        messages = [EmailBackend().build(message) for message in outgoing]
         started = time.perf_counter()
-        summary = notification_dispatch_due()
-        dispatch_s = time.perf_counter() - started
-    sent = NotificationOutbox.objects.filter(status=NotificationStatus.SENT).count()
-    return {
-        "count": len(rows),
-        "sent": sent,
-        "dispatch_s": dispatch_s,
-        "baseline_count": len(outgoing),
-        "baseline_s": baseline_s,
-        "summary": str(summary),
-        "vendor": connection.vendor,
-    }
+        with mail.get_connection() as conn:
+            for message in messages:
+                conn.send_messages([message])
+        return time.perf_counter() - started
+    bodies = [webhook_body(message) for message in outgoing]
+    url = outgoing[0].channel.target
+    with httpx.Client() as client:
+        client.post(url, content=b"{}")  # connect before the clock starts, as the pool is warm too
+        started = time.perf_counter()
+        for message, body in zip(outgoing, bodies, strict=True):
+            headers = {"Content-Type": "application/json"}
+            headers.update(signed_headers(message.channel.secret, message.message_id, body))
+            response = client.post(url, content=body.encode(), headers=headers)
+            assert response.status_code == 204
+        return time.perf_counter() - started
 
 
 def _database_url(ctx: BenchContext) -> tuple[str, str]:
