@@ -15,6 +15,8 @@ def source_datasets() -> list[Dataset]:
     from sources.tables import table_parts
 
     sources = configured()
+    if not sources:  # no query at all: the registries are asked often, from start-up on
+        return []
     return [table_parts(table)[1] for table in SourceTable.objects.filter(source__in=list(sources))]
 
 

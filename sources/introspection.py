@@ -36,6 +36,9 @@ _PG_KINDS = {
     "jsonb": Kind.JSON,
 }
 
+_PG_NUMBERS = {"numeric", "float4", "float8"}
+_SQLITE_NUMBERS = ("REAL", "FLOA", "DOUB", "NUMERIC", "DECIMAL")
+
 _PG_TABLES = """
 SELECT n.nspname, c.relname FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -62,6 +65,15 @@ class ColumnInfo:
     #: how exports type the values; None: another type, exported as its text
     kind: Kind | None
     nullable: bool
+    #: a non-integer number (numeric, real, float): exported as a JSON number
+    number: bool = False
+
+    @property
+    def export_kind(self) -> str:
+        """What a registration stores: an exports Kind, "number", or "text" (other types, as their text)."""
+        if self.kind:
+            return str(self.kind)
+        return "number" if self.number else "text"
 
     @property
     def is_temporal(self) -> bool:
@@ -89,8 +101,7 @@ class TableInfo:
             "table": self.name,
             "primary_key": list(self.primary_key),
             "columns": [
-                {"name": c.name, "type": c.db_type, "kind": str(c.kind) if c.kind else "text", "nullable": c.nullable}
-                for c in self.columns
+                {"name": c.name, "type": c.db_type, "kind": c.export_kind, "nullable": c.nullable} for c in self.columns
             ],
         }
 
@@ -142,7 +153,13 @@ def describe_table(source: Source, name: str) -> TableInfo | None:
             oid = cursor.fetchone()[0]
             cursor.execute(_PG_COLUMNS, [oid])
             columns = tuple(
-                ColumnInfo(name=row[0], db_type=row[1], kind=_PG_KINDS.get(row[2]), nullable=bool(row[3]))
+                ColumnInfo(
+                    name=row[0],
+                    db_type=row[1],
+                    kind=_PG_KINDS.get(row[2]),
+                    nullable=bool(row[3]),
+                    number=row[2] in _PG_NUMBERS,
+                )
                 for row in cursor.fetchall()
             )
             cursor.execute(_PG_PRIMARY_KEY, [oid])
@@ -156,7 +173,11 @@ def describe_table(source: Source, name: str) -> TableInfo | None:
             rows = cursor.fetchall()
             columns = tuple(
                 ColumnInfo(
-                    name=row[1], db_type=row[2] or "", kind=sqlite_kind(row[2] or ""), nullable=not (row[3] or row[5])
+                    name=row[1],
+                    db_type=row[2] or "",
+                    kind=sqlite_kind(row[2] or ""),
+                    nullable=not (row[3] or row[5]),
+                    number=any(marker in (row[2] or "").upper() for marker in _SQLITE_NUMBERS),
                 )
                 for row in rows
             )

@@ -55,6 +55,8 @@ def source_categories() -> list[RetentionCategory]:
     from sources.tables import table_parts
 
     sources = configured()
+    if not sources:  # no query at all: the registries are asked often, from start-up on
+        return []
     return [
         SourceTableCategory(table, table_parts(table)[0], read_only=bool(sources[table.source].get("READ_ONLY")))
         for table in SourceTable.objects.filter(source__in=list(sources))

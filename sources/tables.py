@@ -15,7 +15,7 @@ from typing import Any
 import django_filters
 from django.apps.registry import Apps
 from django.db import connections, models
-from django.db.models import F, TextField
+from django.db.models import F, Func, TextField
 from django.db.models.functions import Cast
 
 from exports.registry import Column, Dataset, Kind
@@ -24,6 +24,8 @@ from opsconsole.env import source_alias
 from sources.models import SourceTable
 
 VIEW_PERMISSION = "sources.view_sourcetable"
+#: the stored kind of a non-integer number column (sources.introspection.ColumnInfo.export_kind)
+NUMBER = "number"
 
 _FIELD_BY_KIND: dict[str, type[models.Field]] = {
     Kind.INT: models.BigIntegerField,
@@ -36,6 +38,16 @@ _FIELD_BY_KIND: dict[str, type[models.Field]] = {
 
 _cache: dict[tuple[int, Any], tuple[type[models.Model], SourceDataset]] = {}
 _cache_lock = threading.Lock()
+
+
+class JsonNumber(Func):
+    """A number as its JSON text (`1.25`): exported as a number by every format, never formula-escaped."""
+
+    function = "to_jsonb"
+    output_field = models.JSONField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, function="json_quote", **extra)
 
 
 class SourceDataset(Dataset):
@@ -110,7 +122,9 @@ def build_dataset(source_table: SourceTable, model: type[models.Model]) -> Sourc
         name = _attribute(source_table, column)
         if kind in _FIELD_BY_KIND:
             columns.append(Column(column, name))
-        else:  # numeric, uuid, ...: the database's own text of the value
+        elif kind == NUMBER:  # numeric, real: a JSON number in every file (CSV never escapes it)
+            columns.append(Column(column, kind=Kind.JSON, expression=JsonNumber(F(name))))
+        else:  # uuid, intervals, ...: the database's own text of the value
             columns.append(Column(column, kind=Kind.STR, expression=Cast(F(name), TextField())))
     alias = source_alias(source_table.source)
     return SourceDataset(

@@ -115,3 +115,27 @@ def test_a_boolean_filter_really_filters():
     dataset = registry.get_dataset("notifications.channels")
     rows = list(dataset.filtered_queryset(dataset.validate_filters({"active": "0"})))
     assert rows == [quiet]
+
+
+def test_provided_datasets_come_and_go_and_never_shadow_a_registered_one(monkeypatch):
+    import django_filters
+
+    from exports.models import ExportJob
+
+    class NoFilter(django_filters.FilterSet):
+        class Meta:
+            model = ExportJob
+            fields: list[str] = []
+
+    def dataset(name):
+        return registry.Dataset(name=name, queryset=ExportJob.objects.all, columns=["id"], filterset=NoFilter)
+
+    provided = [dataset("shop.orders"), dataset("exports.jobs")]
+    monkeypatch.setattr(registry, "_providers", [lambda: provided])
+    assert "shop.orders" in registry.dataset_names()
+    assert registry.get_dataset("exports.jobs") is not provided[1]
+    assert not registry.is_static_dataset("shop.orders")
+    provided.clear()
+    assert "shop.orders" not in registry.dataset_names()
+    with pytest.raises(UnknownDataset):
+        registry.get_dataset("shop.orders")

@@ -60,3 +60,29 @@ def test_a_default_period_outside_the_policy_range_is_refused():
 
     with pytest.raises(ValueError, match="1..36500"):
         CategoryRegistry().register(TooLong)
+
+
+def test_provided_categories_come_and_go_and_never_shadow_a_registered_one():
+    local = CategoryRegistry()
+
+    class Static(RetentionCategory):
+        name = "app.rows"
+        date_field = "created_at"
+
+        def get_model(self):
+            raise NotImplementedError
+
+    class Provided(Static):
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    local.register(Static)
+    provided: list[RetentionCategory] = [Provided("shop.orders"), Provided("app.rows")]
+    local.register_provider(lambda: provided)
+    assert local.names() == ["app.rows", "shop.orders"]
+    assert type(local.get("app.rows")) is Static
+    assert "shop.orders" in local and not local.is_static("shop.orders")
+    provided.clear()
+    assert "shop.orders" not in local
+    with pytest.raises(UnknownCategory):
+        local.get("shop.orders")

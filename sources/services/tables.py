@@ -16,8 +16,6 @@ from sources.introspection import TableInfo, canonical_name, describe_table
 from sources.models import SourceTable
 
 PURGE_CONDITION_MAX_VALUES = 100
-#: the kind stored for a column whose type exports write as its text (numeric, uuid, ...)
-TEXT_KIND = "text"
 _UNSET: Any = object()
 
 
@@ -107,7 +105,7 @@ def source_table_validate(
     kinds = {}
     for column in info.columns:
         if column.name in used:
-            kinds[column.name] = str(column.kind) if column.kind else TEXT_KIND
+            kinds[column.name] = column.export_kind
     return CheckedTable(table=info.name, columns=registered, primary_key=info.primary_key[0], column_kinds=kinds)
 
 

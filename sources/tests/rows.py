@@ -8,7 +8,7 @@ from sources.connections import Source
 
 ORDERS = [
     # id, created_at (UTC), status, total, paid, note, details, weight
-    (1, "2026-10-01 10:00:00", "done", 10, True, "=HYPERLINK()", {"items": 1}, "1.5"),
+    (1, "2026-10-01 10:00:00", "done", 10, True, "=HYPERLINK()", {"items": 1}, "-1.5"),
     (2, "2026-11-05 09:00:00", "done", 20, False, "second", None, None),
     (3, "2026-11-20 12:00:00", "open", 30, None, None, {"items": 3}, "2.25"),
     (4, "2026-11-25 08:30:00", "done", 40, True, "fourth", None, None),

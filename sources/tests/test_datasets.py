@@ -76,10 +76,10 @@ def test_a_registered_table_is_a_dataset_with_its_columns_and_filters(orders, ap
         ("paid", "bool"),
         ("note", "str"),
         ("details", "json"),
-        ("weight", "str"),
+        ("weight", "json"),
     ]
     keys = {key for f in entry["filters"] for key in f["keys"]}
-    assert keys == {"created_at_after", "created_at_before", "id", "status", "total", "paid", "note", "weight"}
+    assert keys == {"created_at_after", "created_at_before", "id", "status", "total", "paid", "note"}
 
 
 def test_unregistering_the_table_removes_the_dataset(orders):
@@ -100,7 +100,7 @@ def test_csv_export_escapes_formulas_and_writes_other_types_as_text(orders):
     _job, data = run(filters={"id": "1"})
     [row] = csv_rows(data)
     assert row["note"] == "'=HYPERLINK()"
-    assert float(row["weight"]) == 1.5
+    assert float(row["weight"]) == -1.5  # a number, not a formula: never escaped
     assert json.loads(row["details"]) == {"items": 1}
 
 
@@ -110,6 +110,12 @@ def test_parquet_export_holds_typed_rows(orders):
     assert table.column("id").to_pylist() == [1, 2, 3]
     assert table.column("status").to_pylist() == ["done", "done", "open"]
     assert table.column("paid").to_pylist() == [True, False, None]
+
+
+def test_jsonl_holds_numbers_as_numbers(orders):
+    _job, data = run(format="jsonl", filters={"id": "1"})
+    [line] = data.decode().splitlines()
+    assert json.loads(line)["weight"] == -1.5
 
 
 @pytest.mark.parametrize("format", ["jsonl", "json", "xlsx"])
