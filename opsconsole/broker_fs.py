@@ -135,3 +135,25 @@ class Transport(filesystem.Transport):
     global_state = filesystem.virtual.BrokerState()
     # A folder has no host: without this kombu warns "No hostname was supplied" on every publish.
     default_connection_params = {"port": None, "hostname": None}
+
+    def drain_events(self, connection, timeout=None):
+        """Wait for a message as kombu does, but give up at once when the worker is stopping.
+
+        A solo or prefork worker on this transport waits in here for up to two seconds
+        (Celery's synloop timeout) polling the folder, and looks at its shutdown flag only
+        after that: each warm shutdown took 2.3 s longer than it needed. The worker's
+        SIGTERM handler sets `opsconsole.shutdown` (opsconsole/celery.py); between polls
+        this checks it and returns control to the loop, which then stops.
+        """
+        from opsconsole import shutdown
+
+        started = monotonic()
+        while True:
+            if shutdown.stopping():
+                raise TimeoutError()
+            wait = self.polling_interval if timeout is None else min(self.polling_interval, timeout)
+            try:
+                return super().drain_events(connection, timeout=wait)
+            except TimeoutError:
+                if timeout is not None and monotonic() - started >= timeout:
+                    raise

@@ -196,3 +196,28 @@ def test_a_garbage_file_in_the_queue_does_not_stop_a_real_worker(tmp_path, djang
     assert set_aside.exists()
     set_aside.unlink()
     assert "skipped undecodable message" in log and "Unrecoverable error" not in log
+
+
+def test_a_stopping_worker_stops_waiting_for_messages_at_once(folders):
+    """Celery's loop on this transport waits in drain_events (2 s) before it looks at its stop
+    flag: every warm shutdown took that much longer. A stop request ends the wait between polls."""
+    import time
+
+    from kombu import Consumer, Queue
+
+    from opsconsole import shutdown
+
+    connection = Connection("filesystem://", transport=TRANSPORT, transport_options=folders)
+    queue = Queue("idle", channel=connection.channel())
+    queue.declare()
+    threading.Timer(0.2, shutdown.request_stop).start()
+    try:
+        with Consumer(connection, queues=[queue], callbacks=[lambda body, message: None]):
+            started = time.monotonic()
+            with pytest.raises(TimeoutError):
+                connection.drain_events(timeout=30)
+            waited = time.monotonic() - started
+    finally:
+        shutdown.reset()
+        connection.release()
+    assert waited < 10  # not the 30 s asked for: it gave up once the stop was requested
