@@ -1,7 +1,7 @@
 """`make bench`: run every bench/bench_*.py, write bench/results.json, print a table.
 
 Each module exposes `run(ctx: BenchContext) -> dict[str, Figure]`, measuring its figure
-and its baseline side by side in the same run (DESIGN.md "Performance contract").
+and its baseline side by side in the same run (README "Tests and benchmarks").
 """
 
 from __future__ import annotations

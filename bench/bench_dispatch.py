@@ -1,6 +1,6 @@
 """Dispatch throughput: the notification dispatcher against bare sequential loops, side by side.
 
-Figures (DESIGN.md "Performance contract"):
+Figures (README "Tests and benchmarks"):
 - dispatch_per_s: N webhook notifications through one dispatcher process to a loopback sink
   answering 204; baseline: a bare sequential httpx loop posting the same bodies to the same sink.
 - dispatch_slow_sink_per_s: the same with the sink taking 20 ms per request.

@@ -94,7 +94,7 @@ def exempt_path_pattern() -> re.Pattern[str]:
 
 
 class ReadOnlyShieldMiddleware:
-    """Refuse writes with 503 while the mode is not normal (DESIGN.md "Read-only shield").
+    """Refuse writes with 503 while the mode is not normal (README "What read-only blocks").
 
     Put it after AuthenticationMiddleware (maintenance mode lets staff browse). In normal
     mode it costs one memo check: no database query, no URL resolving, usually no cache

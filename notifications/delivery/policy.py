@@ -80,7 +80,10 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def http_ruling(status: int, *, retry_after: str | None = None, location: str | None = None) -> Ruling:
-    """What an HTTP answer means (DESIGN.md): 2xx sent; 410 disable; 408/429/5xx retry; other answers fail."""
+    """What an HTTP answer means: 2xx sent; 410 disable; 408/429/5xx retry; other answers fail.
+
+    (README "Delivery guarantees".)
+    """
     if 200 <= status < 300:
         return SENT
     reason = f"endpoint answered {status}"

@@ -2,8 +2,8 @@
 
 Compiled once per run from the category's queryset and run as plain SQL
 (`QuerySet._raw_delete` for conditions that join), so no row is loaded into Python and no
-signal or cascade collector runs (those made Django load 1M rows, 2.3 GB, in the
-measurements of DESIGN.md).
+signal or cascade collector runs (those made Django load 1M rows, 2.3 GB, when measured
+with `make bench`).
 """
 
 from __future__ import annotations
