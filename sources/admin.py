@@ -49,6 +49,25 @@ class SourceTableForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:  # the table is the registration's identity (not shown when changing)
             self.initial["column_list"] = ", ".join(self.instance.columns)
+            self._offer_the_tables_columns()
+
+    def _offer_the_tables_columns(self) -> None:
+        """Once the table is known, its columns are ticked, not typed (typed if the source is down)."""
+        source = next((s for s in source_list() if s.name == self.instance.source), None)
+        try:
+            info = describe_table(source, self.instance.table) if source is not None else None
+        except SourcesError:
+            info = None
+        if info is None:
+            return
+        self.fields["column_list"] = forms.MultipleChoiceField(
+            label="Columns",
+            required=False,
+            choices=[(column.name, f"{column.name} ({column.db_type})") for column in info.columns],
+            widget=forms.CheckboxSelectMultiple,
+            help_text="The columns exports carry; none ticked: every column.",
+        )
+        self.initial["column_list"] = list(self.instance.columns)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -56,7 +75,8 @@ class SourceTableForm(forms.ModelForm):
             source, table = self.instance.source, self.instance.table
         else:
             source, _, table = (cleaned.get("source_table") or "").partition("|")
-        names = [name.strip() for name in (cleaned.get("column_list") or "").split(",") if name.strip()]
+        picked = cleaned.get("column_list") or ""
+        names = picked if isinstance(picked, list) else [name.strip() for name in picked.split(",") if name.strip()]
         try:
             checked = services.source_table_validate(
                 source=source,

@@ -48,7 +48,12 @@ def test_the_outbox_page_says_whether_each_source_answers(shop, staff_client):
 
 def test_a_registered_table_changes_through_the_admin(shop, staff_client):
     table = source_table_register(source="shop", table="orders", timestamp_column="created_at")
-    form = {"timestamp_column": "created_at", "column_list": "id, total", "purge_condition": "null", "description": ""}
+    form = {
+        "timestamp_column": "created_at",
+        "column_list": ["id", "total"],
+        "purge_condition": "null",
+        "description": "",
+    }
     response = staff_client.post(f"/admin/sources/sourcetable/{table.pk}/change/", form)
     assert response.status_code == 302
     table.refresh_from_db()
@@ -57,3 +62,20 @@ def test_a_registered_table_changes_through_the_admin(shop, staff_client):
     assert "not a date or time" in refused.content.decode()
     table.refresh_from_db()
     assert table.timestamp_column == "created_at"
+
+
+def test_once_registered_the_columns_are_ticked_from_the_table_not_typed(shop, staff_client):
+    table = source_table_register(source="shop", table="orders", timestamp_column="created_at", columns=["id"])
+    page = staff_client.get(f"/admin/sources/sourcetable/{table.pk}/change/").content.decode()
+    assert 'type="checkbox" name="column_list" value="total"' in page
+    assert 'type="checkbox" name="column_list" value="id"' in page and "checked" in page
+    form = {"timestamp_column": "created_at", "column_list": ["id", "status"], "purge_condition": "null"}
+    assert staff_client.post(f"/admin/sources/sourcetable/{table.pk}/change/", form).status_code == 302
+    table.refresh_from_db()
+    assert table.columns == ["id", "status"]
+    none_ticked = {"timestamp_column": "created_at", "purge_condition": "null"}
+    assert staff_client.post(f"/admin/sources/sourcetable/{table.pk}/change/", none_ticked).status_code == 302
+    table.refresh_from_db()
+    assert "total" in table.columns  # none ticked: every column
+    refused = staff_client.post(f"/admin/sources/sourcetable/{table.pk}/change/", {**form, "column_list": ["nope"]})
+    assert "nope" in refused.content.decode()  # not a choice of this table
