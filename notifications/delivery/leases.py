@@ -110,12 +110,19 @@ def _claim(
     )
 
 
+CLAIM_FIELDS = ("id", "message_id", "subject", "body", "payload", "created_at", "attempts", "retry_base", "channel")
+
+
 def _claims_of(ids: list[int], lease_until: datetime) -> list[Claim]:
-    lease = Lease(until=lease_until, outbox_ids=list(ids))
+    rows = list(NotificationOutbox.objects.filter(pk__in=ids).order_by("id").values_list(*CLAIM_FIELDS))
+    return _claims_from_rows(rows, lease_until)
+
+
+def _claims_from_rows(rows: list[tuple], lease_until: datetime) -> list[Claim]:
+    """Claims from (CLAIM_FIELDS) tuples in id order, all under one new lease."""
+    lease = Lease(until=lease_until, outbox_ids=[row[0] for row in rows])
     # Plain values, and each channel loaded and copied once per batch: building a model
     # instance per row (and its channel per row) was most of the claim's cost.
-    fields = ("id", "message_id", "subject", "body", "payload", "created_at", "attempts", "retry_base", "channel")
-    rows = list(NotificationOutbox.objects.filter(pk__in=ids).order_by("id").values_list(*fields))
     channels = NotificationChannel.objects.in_bulk({row[-1] for row in rows})
     snapshots = {pk: channel_snapshot(channel) for pk, channel in channels.items()}
     return [
@@ -154,37 +161,69 @@ def outbox_claim_due_batch(*, limit: int, outbox_ids: list[int] | None = None) -
     if outbox_ids is not None:
         deliverable = deliverable.filter(pk__in=outbox_ids)
     with transaction.atomic():
-        if connection.features.has_select_for_update_skip_locked:
-            rows = list(
-                deliverable.select_for_update(skip_locked=True, of=("self",))
-                .order_by("id")
-                .values_list("id", "status")[:limit]
-            )
-            if not rows:
-                return []
-            ids = [pk for pk, _status in rows]
-            NotificationOutbox.objects.filter(pk__in=ids).update(
-                status=NotificationStatus.SENDING, locked_until=lease_until, updated_at=now
-            )
-        else:
-            rows = list(deliverable.order_by("id").values_list("id", "status")[:limit])
-            if not rows:
-                return []
-            candidates = [pk for pk, _status in rows]
-            selectors.outbox_deliverable(now).filter(pk__in=candidates).update(
-                status=NotificationStatus.SENDING, locked_until=lease_until, updated_at=now
-            )
-            ids = list(
-                NotificationOutbox.objects.filter(
-                    pk__in=candidates, status=NotificationStatus.SENDING, locked_until=lease_until
-                ).values_list("id", flat=True)
-            )
-        claimed = set(ids)
-        reclaimed = [pk for pk, status in rows if status == NotificationStatus.SENDING and pk in claimed]
-        if reclaimed:
-            given_up = _count_lost_deliveries(reclaimed, now)
-            ids = [pk for pk in ids if pk not in given_up]
-        return _claims_of(ids, lease_until)
+        if connection.vendor == "postgresql":
+            return _claim_locking(deliverable, limit=limit, now=now, lease_until=lease_until)
+        rows = list(deliverable.order_by("id").values_list("id", "status")[:limit])
+        if not rows:
+            return []
+        candidates = [pk for pk, _status in rows]
+        selectors.outbox_deliverable(now).filter(pk__in=candidates).update(
+            status=NotificationStatus.SENDING, locked_until=lease_until, updated_at=now
+        )
+        ids = list(
+            NotificationOutbox.objects.filter(
+                pk__in=candidates, status=NotificationStatus.SENDING, locked_until=lease_until
+            ).values_list("id", flat=True)
+        )
+        return _claims_of(_without_given_up(rows, ids, now), lease_until)
+
+
+def _claim_locking(deliverable, *, limit: int, now: datetime, lease_until: datetime) -> list[Claim]:
+    """PostgreSQL: pick (FOR UPDATE SKIP LOCKED), lease and read the rows in one statement.
+
+    One round trip instead of three: the claim runs on the dispatcher's main thread, and
+    each round trip there waits for the GIL behind the delivery threads on the way back.
+    """
+    picked_sql, params = (
+        deliverable.select_for_update(skip_locked=True, of=("self",))
+        .order_by("id")
+        .values_list("id", "status")[:limit]
+        .query.sql_with_params()
+    )
+    qn = connection.ops.quote_name
+    table = qn(NotificationOutbox._meta.db_table)
+    fields = [NotificationOutbox._meta.get_field(name) for name in CLAIM_FIELDS]
+    returning = ", ".join(f"o.{qn(field.column)}" for field in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH picked (id, status) AS ({picked_sql}) "
+            f"UPDATE {table} AS o SET {qn('status')} = %s, {qn('locked_until')} = %s, {qn('updated_at')} = %s "
+            f"FROM picked WHERE o.{qn('id')} = picked.id RETURNING picked.status, {returning}",
+            [*params, NotificationStatus.SENDING, lease_until, now],
+        )
+        returned = sorted(cursor.fetchall(), key=lambda row: row[1])
+    if not returned:
+        return []
+    statuses = [(row[1], row[0]) for row in returned]
+    ids = [pk for pk, _status in statuses]
+    if any(status == NotificationStatus.SENDING for _pk, status in statuses):
+        # Reclaimed rows (rare): their lost delivery is counted first, then every row is read again.
+        return _claims_of(_without_given_up(statuses, ids, now), lease_until)
+    decode = NotificationOutbox._meta.get_field("payload").from_db_value
+    at = CLAIM_FIELDS.index("payload")
+    # A raw cursor hands back the JSON text: decode it as the ORM would.
+    rows = [(*row[1 : at + 1], decode(row[at + 1], None, connection), *row[at + 2 :]) for row in returned]
+    return _claims_from_rows(rows, lease_until)
+
+
+def _without_given_up(rows: list[tuple[int, str]], ids: list[int], now: datetime) -> list[int]:
+    """The claimed ids, less the reclaimed rows given up on (their lost delivery counted first)."""
+    claimed = set(ids)
+    reclaimed = [pk for pk, status in rows if status == NotificationStatus.SENDING and pk in claimed]
+    if not reclaimed:
+        return ids
+    given_up = _count_lost_deliveries(reclaimed, now)
+    return [pk for pk in ids if pk not in given_up]
 
 
 def _lease_stamp(now: datetime) -> datetime:

@@ -118,3 +118,32 @@ def test_a_message_whose_deliveries_are_always_lost_fails_after_max_attempts(hoo
         (2, AttemptOutcome.RETRY),
         (3, AttemptOutcome.FAILED),
     ]
+
+
+def test_a_claim_carries_each_rows_own_values_in_id_order_whether_fresh_or_reclaimed(hook, notify_config):
+    # On PostgreSQL the claim picks, leases and reads in one statement: what it hands the
+    # delivery threads must be exactly what the rows hold (payload decoded, created_at aware).
+    notify_config(LEASE_SECONDS=60)
+    rows = [
+        OutboxFactory(channel=hook, payload={"n": 1, "text": 'naïve "quoted" \\ line\nbreak'}),
+        OutboxFactory(channel=hook, payload=None, subject=""),
+        OutboxFactory(channel=hook, payload={"nested": {"list": [1, 2.5, None, True]}}),
+    ]
+    with time_machine.travel(timezone.now(), tick=True) as traveller:
+        first = outbox_claim_due_batch(limit=2)  # rows 0 and 1, then their worker dies
+        assert [c.message.outbox_id for c in first] == [rows[0].pk, rows[1].pk]
+        traveller.shift(timedelta(seconds=61))
+        again = outbox_claim_due_batch(limit=10)  # two reclaimed rows and a fresh one
+    assert [c.message.outbox_id for c in again] == [row.pk for row in rows]
+    for claim, row in zip(again, rows, strict=True):
+        reload(row)
+        assert claim.message.payload == row.payload
+        assert claim.message.created_at == row.created_at
+        assert claim.message.subject == row.subject
+        assert claim.message.message_id == str(row.message_id)
+        assert claim.message.channel.id == hook.pk
+        assert claim.lease_until == row.locked_until
+    assert [c.message.attempt_number for c in again] == [2, 2, 1]  # the lost first attempts counted
+    for claim, row in zip(first, rows, strict=False):
+        assert claim.message.payload == row.payload
+        assert claim.message.created_at == row.created_at

@@ -256,7 +256,8 @@ def test_sigterm_stops_claiming_at_once_and_hands_back_every_claim(sink, redis_s
     sink.delay = 0.5
     total = 400
     with processes() as start, publishing_to(redis_server.url):
-        worker = start("worker", redis_server.url)
+        # Small claims, so that the sweeps cannot have claimed all 400 rows when the signal comes.
+        worker = start("worker", redis_server.url, OPSCONSOLE_NOTIFY_CLAIM_BATCH_SIZE="32")
         enqueue(channel, total, "term")
         celery_app.send_task("notifications.tasks.dispatch_due")
         wait_for(lambda: len(sink.received) >= 20, timeout=60, message="deliveries under way")
