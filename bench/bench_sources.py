@@ -233,18 +233,22 @@ def measure_relay(ctx: BenchContext) -> Figure:
         )
     moved = child(ctx, "relay")
     assert moved["sent"] == rows, moved
-    latencies = relay_latencies(ctx, count=5 if ctx.quick else 20)
-    p50 = statistics.median(latencies)
+    count = 5 if ctx.quick else 20
+    latencies = relay_latencies(ctx, count=count, prefix="beat")
+    woken = relay_latencies(ctx, count=count, prefix="listen", listener=True)
     notes = (
         f"{rows:,} committed opsconsole_outbox rows relayed into the notifications outbox and delivered "
         f"(log channel) in {moved['elapsed']:.2f}s; commit -> delivery start with a worker and beat "
-        f"(relay every 1 s), {len(latencies)} rows one at a time: p50 {p50:.2f}s, max {max(latencies):.2f}s"
+        f"(relay every 1 s), {count} rows one at a time: p50 {statistics.median(latencies):.2f}s, "
+        f"max {max(latencies):.2f}s; with the LISTEN/NOTIFY listener (manage.py source_outbox_listen) too: "
+        f"p50 {statistics.median(woken):.2f}s, max {max(woken):.2f}s"
     )
     return Figure(value=rows / moved["elapsed"], unit="rows/s", notes=notes)
 
 
-def relay_latencies(ctx: BenchContext, *, count: int) -> list[float]:
-    """Commit one row at a time with real worker and beat processes; seconds to its first delivery attempt."""
+def relay_latencies(ctx: BenchContext, *, count: int, prefix: str, listener: bool = False) -> list[float]:
+    """Commit one row at a time with real worker and beat processes (and the outbox listener);
+    seconds to each row's first delivery attempt."""
     env = _env(ctx)
     import redis
 
@@ -261,12 +265,18 @@ def relay_latencies(ctx: BenchContext, *, count: int) -> list[float]:
          "-s", str(ctx.scratch / "sources-beat-schedule")],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    processes = [beat, worker]
+    if listener:
+        processes.insert(0, subprocess.Popen(
+            [sys.executable, "manage.py", "source_outbox_listen"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))  # fmt: skip
     committed: dict[str, datetime] = {}
     try:
         time.sleep(8)  # start-up
         with psycopg.connect(_url(ctx, SHOP_DB), autocommit=True) as shop:
             for index in range(count):
-                subject = f"latency-{index}"
+                subject = f"latency-{prefix}-{index}"
                 shop.execute(
                     "INSERT INTO opsconsole_outbox (channel, subject, body) VALUES ('orders', %s, 'x')", [subject]
                 )
@@ -279,15 +289,16 @@ def relay_latencies(ctx: BenchContext, *, count: int) -> list[float]:
                 started = dict(
                     console.execute(
                         "SELECT o.subject, MIN(a.started_at) FROM notification_outbox o "
-                        "JOIN notification_attempts a ON a.outbox_id = o.id WHERE o.subject LIKE 'latency-%%' "
-                        "GROUP BY o.subject"
+                        "JOIN notification_attempts a ON a.outbox_id = o.id WHERE o.subject LIKE %s "
+                        "GROUP BY o.subject",
+                        [f"latency-{prefix}-%"],
                     ).fetchall()
                 )
                 time.sleep(0.5)
     finally:
-        for process in (beat, worker):
+        for process in processes:
             process.terminate()
-        for process in (beat, worker):
+        for process in processes:
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:

@@ -46,6 +46,19 @@ def default_commands(port: str, var: Path) -> dict[str, list[str]]:
     }  # fmt: skip
 
 
+def listens_for_outboxes() -> bool:
+    """True when a writable PostgreSQL source is configured: its outbox gets a LISTEN/NOTIFY
+    listener (`manage.py source_outbox_listen`) beside beat's relay."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from opsconsole.env import env_sources  # the settings' own reading of OPSCONSOLE_SOURCE_<NAME>_URL
+
+    return any(
+        not found["READ_ONLY"] and str(found["URL"]).startswith(("postgres://", "postgresql://", "pgsql://"))
+        for found in env_sources().values()
+    )
+
+
 def _logger() -> logging.Logger:
     """The supervisor's own lines on stderr: `[run_all] …`, or JSON objects like every child's with LOG_FORMAT=json."""
     logger = logging.getLogger("run_all")
@@ -225,10 +238,13 @@ def main() -> int:
         f"  admin:    http://127.0.0.1:{port}/admin/  (user admin, {password_hint(var)})\n"
         f"  API docs: http://127.0.0.1:{port}/system/docs/\n"
         f"  health:   http://127.0.0.1:{port}/health\n"
-        "A process that dies is restarted. Ctrl-C stops web, worker and beat.\n",
+        "A process that dies is restarted. Ctrl-C stops them all.\n",
         flush=True,
     )
-    return supervise(default_commands(port, var))
+    commands = default_commands(port, var)
+    if listens_for_outboxes():
+        commands["outbox-listener"] = [sys.executable, "manage.py", "source_outbox_listen"]
+    return supervise(commands)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,19 @@ POSTGRESQL_INSTALL = [
     error text
 )""",
     f"CREATE INDEX IF NOT EXISTS {TABLE}_pending ON {TABLE} (id) WHERE error IS NULL",
+    # Wakes the relay's listener (sources.services.listener) the moment an insert commits:
+    # PostgreSQL delivers a NOTIFY at commit only, never for a rolled-back transaction, and
+    # folds a transaction's identical notifications into one.
+    f"""CREATE OR REPLACE FUNCTION {TABLE}_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('{TABLE}', '');
+    RETURN NULL;
+END
+$$""",
+    f"DROP TRIGGER IF EXISTS {TABLE}_notify ON {TABLE}",
+    f"CREATE TRIGGER {TABLE}_notify AFTER INSERT ON {TABLE} FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_notify()",
 ]
+NOTIFY_CHANNEL = TABLE
 SQLITE_INSTALL = [
     f"""CREATE TABLE IF NOT EXISTS {TABLE} (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

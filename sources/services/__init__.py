@@ -11,6 +11,7 @@ from sources.services.relay import (
     source_outbox_install,
     source_outbox_relay,
     source_outbox_relay_all,
+    source_outbox_relay_until_empty,
     source_outbox_retry,
 )
 from sources.services.tables import (
@@ -27,6 +28,7 @@ __all__ = [
     "source_outbox_install",
     "source_outbox_relay",
     "source_outbox_relay_all",
+    "source_outbox_relay_until_empty",
     "source_outbox_retry",
     "source_table_delete",
     "source_table_register",

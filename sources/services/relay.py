@@ -37,6 +37,11 @@ class RelayResult:
     errored: int = 0
     errors: list[str] = field(default_factory=list)
 
+    def add(self, other: RelayResult) -> None:
+        self.relayed += other.relayed
+        self.errored += other.errored
+        self.errors += other.errors
+
     def __str__(self) -> str:
         return f"{self.relayed} relayed, {self.errored} kept with an error"
 
@@ -130,15 +135,20 @@ def source_outbox_relay_all(*, max_batches: int = 50) -> RelayResult:
         try:
             if not source_outbox_installed(source):
                 continue
-            for _ in range(max_batches):
-                batch = source_outbox_relay(source=source.name)
-                total.relayed += batch.relayed
-                total.errored += batch.errored
-                total.errors += batch.errors
-                if batch.relayed + batch.errored == 0:
-                    break
+            total.add(source_outbox_relay_until_empty(source=source.name, max_batches=max_batches))
         except (SourceUnreachable, DatabaseError) as exc:  # one source down never stops the others
             logger.warning("outbox relay %s skipped: %s", source.name, exc)
+    return total
+
+
+def source_outbox_relay_until_empty(*, source: Any, max_batches: int = 50) -> RelayResult:
+    """Relay batches of one source until none is left to relay (at most `max_batches`)."""
+    total = RelayResult()
+    for _ in range(max_batches):
+        batch = source_outbox_relay(source=source)
+        total.add(batch)
+        if batch.relayed + batch.errored == 0:
+            break
     return total
 
 
